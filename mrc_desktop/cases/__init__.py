@@ -1,0 +1,1 @@
+"""Case model, validation, repository, audit log and agency register (Qt-free)."""

@@ -1,0 +1,100 @@
+"""The `mrc` command: admin and headless tasks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from mrc_desktop import APP_NAME, __version__
+from mrc_desktop.storage.paths import app_paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mrc", description=f"{APP_NAME} command line")
+    parser.add_argument("--version", action="version", version=f"mrc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    doctor = commands.add_parser("doctor", help="paths, versions, SQLite build, fonts and locales")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor(as_json=args.json)
+    parser.print_help()
+    return 0
+
+
+def qt_facts() -> dict[str, Any]:
+    """Qt version and fonts, read through a headless QGuiApplication (no window opens)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+    from PySide6.QtGui import QGuiApplication
+
+    from mrc_desktop.typefaces import ALL_FAMILIES, register_fonts
+
+    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    registered = register_fonts()
+    missing = [f for f in ALL_FAMILIES if f not in registered]
+    del app
+    return {
+        "qt": qVersion(),
+        "pyside6": pyside_version,
+        "fonts_registered": registered,
+        "fonts_missing": missing,
+    }
+
+
+def doctor(as_json: bool) -> int:
+    from mrc_desktop.diagnostics import doctor_report
+
+    report = doctor_report(app_paths(), qt_facts())
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(format_doctor(report))
+    healthy = report["sqlite"]["two_char_non_ascii_like"] and not report["qt"]["fonts_missing"]
+    return 0 if healthy else 1
+
+
+def format_doctor(report: dict[str, Any]) -> str:
+    sqlite = report["sqlite"]
+    qt = report["qt"]
+    yes = {True: "yes", False: "NO"}
+    lines = [
+        f"MRC Desk {report['version']}",
+        "",
+        "Paths",
+        *(f"  {name:<10} {path}" for name, path in report["paths"].items()),
+        "",
+        f"Python     {report['python']} on {report['platform']}",
+        f"Qt         {qt['qt']} (PySide6 {qt['pyside6']})",
+        f"SQLite     {sqlite['library']} (SQLCipher {sqlite['sqlcipher']}); "
+        f"Python's own sqlite3 is {sqlite['python_bundled_sqlite3']}",
+        f"  FTS5 {yes[sqlite['fts5']]} · trigram tokenizer {yes[sqlite['trigram']]} · "
+        f"2-character non-ASCII LIKE {yes[sqlite['two_char_non_ascii_like']]}",
+        "",
+        f"Fonts      {len(qt['fonts_registered'])} families registered: "
+        + ", ".join(qt["fonts_registered"]),
+    ]
+    if qt["fonts_missing"]:
+        lines.append("  MISSING: " + ", ".join(qt["fonts_missing"]))
+    lines += ["", "Locales    code  translated  compiled  status"]
+    for loc in report["locales"]:
+        share = f"{loc['translated']}/{loc['total']}"
+        fuzzy = f" ({loc['fuzzy']} fuzzy)" if loc["fuzzy"] else ""
+        lines.append(
+            f"           {loc['code']:<5} {share:>10}  {yes[loc['compiled']]:<8}  "
+            f"{loc['status']}{fuzzy}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Country profiles, corridor rules and the recruitment-fee checker (Qt-free)."""

@@ -1,0 +1,1 @@
+"""The hub server (mrc-hub) and its storage backends (Qt-free)."""

@@ -1,0 +1,1 @@
+"""Articles: loading, validation, safe HTML and the full-text index (Qt-free)."""

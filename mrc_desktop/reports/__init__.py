@@ -1,0 +1,1 @@
+"""Print and PDF rendering (QtGui allowed, QtWidgets not)."""

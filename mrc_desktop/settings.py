@@ -1,0 +1,141 @@
+"""User settings, declared once (name, type, default, description) and kept as JSON.
+
+The file lives in the config folder. A corrupt or unreadable file never stops
+the app: defaults are used, the bad file is set aside (not deleted) and the
+caller gets a ``SettingsProblem`` to show. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mrc_desktop.i18n import LANGUAGES, N_
+
+SETTINGS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    description: str  # marked with N_, translated where shown
+    choices: tuple[str, ...] = ()
+
+
+DECLARED: tuple[Setting, ...] = (
+    Setting("language", str, "en", N_("Language of the interface"), LANGUAGES),
+    Setting("centre_name", str, "", N_("Name of this resource centre, printed on handouts")),
+    Setting("centre_country", str, "", N_("Country where this centre works")),
+    Setting("first_run_done", bool, False, N_("The first-run setup has been completed")),
+    Setting("window_geometry", str, "", N_("Size and position of the main window")),
+)
+BY_NAME = {s.name: s for s in DECLARED}
+
+
+@dataclass(frozen=True)
+class SettingsProblem:
+    kind: str  # "unreadable", "corrupt" or "bad_values"
+    path: Path
+    moved_to: Path | None = None
+    keys: tuple[str, ...] = ()
+
+
+@dataclass
+class Settings:
+    path: Path
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name, BY_NAME[name].default)
+
+    def set(self, name: str, value: Any) -> None:
+        spec = BY_NAME[name]
+        if not _valid(spec, value):
+            raise ValueError(f"setting {name!r}: {value!r} is not a valid {spec.type.__name__}")
+        self.values[name] = value
+
+    def save(self) -> None:
+        payload = {"version": SETTINGS_VERSION, "values": dict(sorted(self.values.items()))}
+        atomic_write_text(self.path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _valid(spec: Setting, value: Any) -> bool:
+    if type(value) is not spec.type:  # bool is an int subclass: compare exactly
+        return False
+    return not spec.choices or value in spec.choices
+
+
+def load_settings(path: Path) -> tuple[Settings, SettingsProblem | None]:
+    if not path.exists():
+        return Settings(path), None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return Settings(path), SettingsProblem("unreadable", path)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
+            raise ValueError("no 'values' object")
+    except ValueError:
+        return Settings(path), SettingsProblem("corrupt", path, _set_aside(path))
+    values: dict[str, Any] = {}
+    bad: list[str] = []
+    for name, value in data["values"].items():
+        spec = BY_NAME.get(name)
+        if spec is None:
+            continue  # a setting from another version: ignored, not an error
+        if _valid(spec, value):
+            values[name] = value
+        else:
+            bad.append(name)
+    problem = SettingsProblem("bad_values", path, keys=tuple(bad)) if bad else None
+    return Settings(path, values), problem
+
+
+def _set_aside(path: Path) -> Path | None:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        path.replace(target)
+    except OSError:
+        return None
+    return target
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+CENTRE_NAME_MAX = 120
+
+
+def centre_name_problem(text: str) -> str | None:
+    """Why a centre name is not acceptable (an N_-marked message), or None."""
+    name = text.strip()
+    if not name:
+        return N_("Enter the name of your centre.")
+    if len(name) > CENTRE_NAME_MAX:
+        return N_("The centre name is too long: use at most 120 characters.")
+    if any(
+        ord(ch) < 32 or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069 for ch in name
+    ):
+        return N_("The centre name contains invisible control characters. Please retype it.")
+    return None

@@ -1,0 +1,1 @@
+"""Opening databases, migrations, paths (Qt-free)."""

@@ -1,0 +1,1 @@
+"""Change capture, clocks, batches, bundles and the sync client (Qt-free)."""

@@ -1,0 +1,81 @@
+"""What screens are given: paths, settings, desk identity and the language switcher.
+
+Passed explicitly to each screen's factory, so no screen reaches into a global
+main-window object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, Qt, QTranslator, Signal
+from PySide6.QtWidgets import QApplication
+
+from mrc_desktop import i18n
+from mrc_desktop.settings import Settings
+from mrc_desktop.storage.desk_store import DeskState
+from mrc_desktop.storage.paths import AppPaths, locales_dir
+from mrc_desktop.typefaces import ui_font
+from mrc_desktop.ui.translatable import broadcast_language_change
+
+
+class LanguageSwitcher(QObject):
+    """Switches the interface language at runtime: catalogs, Qt's own texts, font, direction."""
+
+    language_changed = Signal(str)
+
+    def __init__(self, app: QApplication, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._app = app
+        self._qt_translator: QTranslator | None = None
+        self.catalogs = {c.code: c for c in i18n.available_languages(locales_dir())}
+
+    def offered(self) -> list[i18n.CatalogInfo]:
+        return list(self.catalogs.values())
+
+    def apply(self, code: str) -> str:
+        """Switch to ``code`` (falling back to English if not offered); return what is active."""
+        if code not in self.catalogs:
+            code = i18n.SOURCE_LANGUAGE
+        active = i18n.set_language(code, locales_dir())
+        self._load_qt_translations(active)
+        QLocale.setDefault(QLocale(active))
+        self._app.setFont(ui_font(active, self._app.font().pointSizeF()))
+        direction = (
+            Qt.LayoutDirection.RightToLeft
+            if i18n.is_rtl(active)
+            else (Qt.LayoutDirection.LeftToRight)
+        )
+        self._app.setLayoutDirection(direction)
+        broadcast_language_change()
+        self.language_changed.emit(active)
+        return active
+
+    def _load_qt_translations(self, code: str) -> None:
+        if self._qt_translator is not None:
+            self._app.removeTranslator(self._qt_translator)
+            self._qt_translator = None
+        translator = QTranslator(self)
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if code != i18n.SOURCE_LANGUAGE and translator.load(f"qtbase_{code}", folder):
+            self._app.installTranslator(translator)
+            self._qt_translator = translator
+
+    def is_draft(self, code: str) -> bool:
+        info = self.catalogs.get(code)
+        return bool(info and info.is_draft)
+
+
+class AppEvents(QObject):
+    """Writes announce what changed; screens subscribe and refresh themselves."""
+
+    settings_changed = Signal()
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    settings: Settings
+    desk: DeskState
+    languages: LanguageSwitcher
+    events: AppEvents

@@ -1,0 +1,43 @@
+"""The registry of screens shown in the sidebar.
+
+Each feature adds one ``ScreenSpec``; the main window builds its sidebar,
+stack and Ctrl+<n> shortcuts from this list, in ``order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QWidget
+
+from mrc_desktop.i18n import N_
+from mrc_desktop.ui.context import AppContext
+
+
+@dataclass(frozen=True)
+class ScreenSpec:
+    key: str
+    title: str  # N_-marked; translated where shown
+    order: int
+    factory: Callable[[AppContext], QWidget]
+    description: str = ""  # N_-marked tooltip
+
+
+def registered_screens() -> list[ScreenSpec]:
+    from mrc_desktop.ui.home_screen import HomeScreen
+    from mrc_desktop.ui.settings_screen import SettingsScreen
+
+    specs = [
+        ScreenSpec(
+            "home", N_("Home"), 0, HomeScreen, N_("This desk, today's date and where to start")
+        ),
+        ScreenSpec(
+            "settings",
+            N_("Settings"),
+            90,
+            SettingsScreen,
+            N_("Interface language and centre details"),
+        ),
+    ]
+    return sorted(specs, key=lambda s: s.order)

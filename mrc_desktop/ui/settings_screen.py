@@ -1,0 +1,79 @@
+"""Settings: interface language and centre details, applied when saved."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from mrc_desktop import i18n
+from mrc_desktop.i18n import _
+from mrc_desktop.settings import BY_NAME
+from mrc_desktop.ui.context import AppContext
+from mrc_desktop.ui.translatable import Translatable
+from mrc_desktop.ui.widgets.centre_form import CentreForm
+from mrc_desktop.ui.widgets.pickers import LanguageList
+
+
+class SettingsScreen(Translatable, QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.setObjectName("settings_screen")
+        self.heading = QLabel()
+        self.heading.setObjectName("screen_heading")
+        self.language_box = QGroupBox()
+        self.languages = LanguageList(ctx.languages)
+        self.languages.setObjectName("settings_language")
+        self.language_hint = QLabel()
+        self.language_hint.setWordWrap(True)
+        box_layout = QVBoxLayout(self.language_box)
+        box_layout.addWidget(self.language_hint)
+        box_layout.addWidget(self.languages)
+        self.centre_box = QGroupBox()
+        self.centre = CentreForm()
+        QVBoxLayout(self.centre_box).addWidget(self.centre)
+        self.save_button = QPushButton()
+        self.save_button.setObjectName("settings_save")
+        self.save_button.setDefault(True)
+        self.saved_label = QLabel()
+        self.saved_label.setObjectName("settings_saved")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.saved_label, 1)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.language_box, 1)
+        layout.addWidget(self.centre_box)
+        layout.addLayout(buttons)
+        self.save_button.clicked.connect(self.save)
+        ctx.events.settings_changed.connect(self.load)
+        self.load()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.heading.setText(_("Settings"))
+        self.language_box.setTitle(_("Interface language"))
+        self.language_hint.setText(_(BY_NAME["language"].description))
+        self.centre_box.setTitle(_("Centre"))
+        self.save_button.setText(_("&Save settings"))
+        self.saved_label.clear()
+
+    def load(self) -> None:
+        settings = self._ctx.settings
+        self.languages.select(settings.get("language"))
+        self.centre.set_values(settings.get("centre_name"), settings.get("centre_country"))
+
+    def save(self) -> bool:
+        if not self.centre.validate():
+            return False
+        name, country = self.centre.values()
+        settings = self._ctx.settings
+        settings.set("centre_name", name)
+        settings.set("centre_country", country)
+        code = self.languages.current_code()
+        settings.set("language", code)
+        settings.save()
+        if code != i18n.current_language():
+            self._ctx.languages.apply(code)
+        self._ctx.events.settings_changed.emit()
+        self.saved_label.setText(_("Settings saved."))
+        return True

@@ -1,0 +1,84 @@
+"""Render MRC Desk screens to PNG files (for docs/ and for looking at changes).
+
+    python scripts/screenshot.py --lang km --screen home --out docs/main-window-km.png
+    python scripts/screenshot.py --lang ar --wizard --out docs/first-run-ar.png
+
+Runs with a throwaway MRC_HOME; use it under xvfb-run for a real X window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lang", default="en")
+    parser.add_argument("--screen", default="home")
+    parser.add_argument("--wizard", action="store_true")
+    parser.add_argument("--centre", default="Migrant Worker Resource Centre, Phnom Penh")
+    parser.add_argument("--country", default="KH")
+    parser.add_argument("--size", default="1100x700")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="mrc-shot-"))
+    os.environ["MRC_HOME"] = str(home)
+    (home / "config").mkdir(parents=True)
+    values = {
+        "language": args.lang,
+        "centre_name": args.centre,
+        "centre_country": args.country,
+        "first_run_done": not args.wizard,
+    }
+    (home / "config" / "settings.json").write_text(
+        json.dumps({"version": 1, "values": values}), encoding="utf-8"
+    )
+
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from mrc_desktop.settings import load_settings
+    from mrc_desktop.storage.desk_store import DeskStore
+    from mrc_desktop.storage.paths import app_paths, ensure_writable
+    from mrc_desktop.typefaces import register_fonts
+    from mrc_desktop.ui.context import AppContext, AppEvents, LanguageSwitcher
+    from mrc_desktop.ui.first_run import FirstRunWizard
+    from mrc_desktop.ui.main_window import MainWindow
+    from mrc_desktop.ui.style import apply_style
+
+    app = QApplication(sys.argv[:1])
+    paths = app_paths()
+    ensure_writable(paths)
+    settings, _problem = load_settings(paths.settings_file)
+    register_fonts()
+    apply_style(app)
+    switcher = LanguageSwitcher(app)
+    switcher.apply(args.lang)
+    width, height = (int(v) for v in args.size.split("x"))
+    widget: QWidget
+    if args.wizard:
+        wizard = FirstRunWizard(settings, switcher)
+        if args.screen == "centre":
+            wizard.show()
+            wizard.next()
+        widget = wizard
+    else:
+        desk = DeskStore(paths.desk_db).start_run()
+        window = MainWindow(AppContext(paths, settings, desk, switcher, AppEvents()))
+        window.show_screen(args.screen)
+        widget = window
+    widget.resize(width, height)
+    widget.show()
+    for _ in range(5):
+        app.processEvents()
+    widget.grab().save(args.out)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
