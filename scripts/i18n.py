@@ -3,6 +3,7 @@
     python scripts/i18n.py extract   # scan the code, write locales/mrc_desktop.pot
     python scripts/i18n.py update    # merge the .pot into every .po (GNU msgmerge keeps headers)
     python scripts/i18n.py compile   # .po → .mo for every language (pure Python, Babel)
+    python scripts/i18n.py check [CODE…]  # untranslated, fuzzy, placeholders, &, msgfmt --check
 
 New catalogs start with the header ``X-Translation-Status: draft``; set it to
 ``reviewed`` once a native speaker has checked the file. The app shows "draft
@@ -11,6 +12,8 @@ translation" next to languages still in draft.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,8 +93,62 @@ def compile_all() -> None:
             pybabel("compile", "-i", str(po_path(code)), "-o", str(mo), "-D", DOMAIN, "-l", code)
 
 
+PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def catalog_problems(code: str) -> list[str]:
+    """Every problem in one catalog: untranslated, fuzzy, placeholder or accelerator mismatch,
+    or a failure of GNU ``msgfmt --check``. Empty when the catalog is complete."""
+    from babel.messages.pofile import read_po
+
+    path = po_path(code)
+    rel = path.relative_to(ROOT)
+    if not path.exists():
+        return [f"{rel}: missing"]
+    problems: list[str] = []
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    with POT.open("rb") as fh:
+        template_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+    seen: set[str] = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
+        strings = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+        where = f"{rel}:{message.lineno}"
+        seen.add(ids[0])
+        if message.fuzzy:
+            problems.append(f"{where}: fuzzy: {ids[0]!r}")
+        if not all(strings):
+            problems.append(f"{where}: untranslated: {ids[0]!r}")
+            continue
+        wanted = set(PLACEHOLDER.findall(ids[0]))
+        for string in strings:
+            if set(PLACEHOLDER.findall(string)) != wanted:
+                problems.append(f"{where}: placeholders differ from {ids[0]!r}")
+            if ids[0].count("&") != string.count("&"):
+                problems.append(f"{where}: keyboard accelerator (&) missing or extra: {ids[0]!r}")
+    for missing in sorted(template_ids - seen):
+        problems.append(f"{rel}: not merged from the template: {missing!r}")
+    result = subprocess.run(["msgfmt", "--check", "-o", os.devnull, str(path)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        problems.append(f"{rel}: msgfmt --check failed: {result.stderr.strip()}")
+    return problems
+
+
+def check(codes: list[str]) -> int:
+    wanted = codes or [c for c in LANGUAGES if c != SOURCE_LANGUAGE]
+    problems = [p for code in wanted for p in catalog_problems(code)]
+    print("\n".join(problems) if problems else "all catalogs complete")
+    return 1 if problems else 0
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "check":
+        return check(sys.argv[2:])
     actions = {"extract": extract, "update": update, "compile": compile_all}
     if command not in actions:
         print(__doc__)
