@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QLoggingCategory, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mrc_desktop import APP_NAME, __version__
@@ -52,7 +52,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def fatal(title: str, text: str) -> None:
+def fatal(title: str, text: str, interactive: bool = True) -> None:
+    """Say why the app cannot start: on stderr always, and in a dialog for a person."""
+    print(f"{title}: {text}", file=sys.stderr, flush=True)
+    log.error("cannot start: %s", title)
+    if not interactive:
+        return
     box = QMessageBox(QMessageBox.Icon.Critical, title, text)
     box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.button(QMessageBox.StandardButton.Close).setText(pgettext("button", "Close"))
@@ -61,10 +66,13 @@ def fatal(title: str, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Qt reports at info level each bundled font lacking OpenType tables for other scripts.
+    QLoggingCategory.setFilterRules("qt.text.font.db.info=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    interactive = not args.quit_after_show
     paths = app_paths()
     settings, problem = load_settings(paths.settings_file)
     register_fonts()
@@ -81,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Check that the folder exists and that you may write to it, or set MRC_HOME "
                 "to another folder."
             ).format(path=str(exc.path), reason=exc.reason),
+            interactive,
         )
         return 2
     setup_logging(paths.logs)
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 "The file {path} was written by a newer version of MRC Desk. "
                 "Install the newer version to open it; nothing has been changed."
             ).format(path=str(exc.path)),
+            interactive,
         )
         return 3
     except DatabaseOpenError as exc:
@@ -105,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 "The file {path} cannot be opened ({reason}). Move it away or restore it "
                 "from a backup; MRC Desk has not changed it."
             ).format(path=str(exc.path), reason=exc.reason),
+            interactive,
         )
         return 3
     try:

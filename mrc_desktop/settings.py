@@ -39,6 +39,11 @@ DECLARED: tuple[Setting, ...] = (
 BY_NAME = {s.name: s for s in DECLARED}
 
 
+def describe(name: str) -> str:
+    """The N_-marked description of a setting (translate it where shown)."""
+    return BY_NAME[name].description
+
+
 @dataclass(frozen=True)
 class SettingsProblem:
     kind: str  # "unreadable", "corrupt" or "bad_values"

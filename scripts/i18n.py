@@ -131,8 +131,9 @@ def catalog_problems(code: str) -> list[str]:
                 problems.append(f"{where}: keyboard accelerator (&) missing or extra: {ids[0]!r}")
     for missing in sorted(template_ids - seen):
         problems.append(f"{rel}: not merged from the template: {missing!r}")
-    result = subprocess.run(["msgfmt", "--check", "-o", os.devnull, str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["msgfmt", "--check", "-o", os.devnull, str(path)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         problems.append(f"{rel}: msgfmt --check failed: {result.stderr.strip()}")
     return problems

@@ -71,7 +71,7 @@ class DeskStore:
                     "insert into desk_identity values (?, ?, ?)", [row[0], row[1], __version__]
                 )
             last = self.db.execute(
-                "select ended_at from app_runs order by started_at desc, run_id desc limit 1"
+                "select ended_at from app_runs order by rowid desc limit 1"
             ).fetchone()
             run_id = uuid7()
             self.db.execute(

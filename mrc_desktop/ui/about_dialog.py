@@ -1,4 +1,4 @@
-"""Help ▸ About: version, this desk, where data lives, and the licences (fonts included)."""
+"""Help › About: version, this desk, where data lives, and the licences (fonts included)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ class LanguagePage(Translatable, QWizardPage):
         self.setSubTitle(_("Choose the language for the interface."))
         self.note.setText(
             _(
-                "You can change it at any time from View ▸ Language. Articles for workers "
+                "You can change it at any time from View › Language. Articles for workers "
                 "have their own language choice."
             )
         )

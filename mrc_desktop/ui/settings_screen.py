@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from mrc_desktop import i18n
 from mrc_desktop.i18n import _
-from mrc_desktop.settings import BY_NAME
+from mrc_desktop.settings import describe
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.centre_form import CentreForm
@@ -52,7 +52,7 @@ class SettingsScreen(Translatable, QWidget):
     def retranslate(self) -> None:
         self.heading.setText(_("Settings"))
         self.language_box.setTitle(_("Interface language"))
-        self.language_hint.setText(_(BY_NAME["language"].description))
+        self.language_hint.setText(_(describe("language")))
         self.centre_box.setTitle(_("Centre"))
         self.save_button.setText(_("&Save settings"))
         self.saved_label.clear()

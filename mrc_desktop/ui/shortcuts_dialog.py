@@ -1,4 +1,4 @@
-"""Help ▸ Keyboard shortcuts: every action that has one, read from the actions themselves."""
+"""Help › Keyboard shortcuts: every action that has one, read from the actions themselves."""
 
 from __future__ import annotations
 

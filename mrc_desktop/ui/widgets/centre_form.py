@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from mrc_desktop.i18n import _
-from mrc_desktop.settings import BY_NAME, CENTRE_NAME_MAX, centre_name_problem
+from mrc_desktop.settings import CENTRE_NAME_MAX, centre_name_problem, describe
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.pickers import CountryPicker
 
@@ -42,8 +42,8 @@ class CentreForm(Translatable, QWidget):
     def retranslate(self) -> None:
         self.name_label.setText(_("Centre &name:"))
         self.country_label.setText(_("Centre &country:"))
-        self.name_hint.setText(_(BY_NAME["centre_name"].description))
-        self.country_hint.setText(_(BY_NAME["centre_country"].description))
+        self.name_hint.setText(_(describe("centre_name")))
+        self.country_hint.setText(_(describe("centre_country")))
         self.name_edit.setPlaceholderText(
             _("For example: Migrant Worker Resource Centre, Phnom Penh")
         )
