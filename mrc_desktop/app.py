@@ -20,7 +20,6 @@ from mrc_desktop.storage.paths import AppPaths, DataDirError, app_paths, ensure_
 from mrc_desktop.typefaces import register_fonts
 from mrc_desktop.ui.context import AppContext, AppEvents, LanguageSwitcher
 from mrc_desktop.ui.error_dialog import install_excepthook
-from mrc_desktop.ui.first_run import FirstRunWizard
 from mrc_desktop.ui.main_window import MainWindow
 from mrc_desktop.ui.style import apply_style
 
@@ -136,6 +135,8 @@ def _run(
     desk: DeskState,
 ) -> int:
     if not settings.get("first_run_done"):
+        from mrc_desktop.ui.first_run import FirstRunWizard  # only on a desk's first start
+
         wizard = FirstRunWizard(settings, switcher)
         if args.quit_after_show:
             return 1  # start-up checks need a desk that has been set up

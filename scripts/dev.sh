@@ -18,6 +18,9 @@ RUN_DEBS=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-rend
 # (PyInstaller reads shared libraries with objdump).
 TEST_DEBS=(gettext xvfb xauth poppler-utils binutils)
 
+# A plain path entry instead of setuptools' import hook: ~25 ms less at every start.
+EDITABLE="--config-settings editable_mode=compat"
+
 say() { printf '\n== %s\n' "$*"; }
 
 install_debs() {
@@ -48,9 +51,9 @@ python_env() {
     say "Installing Python packages ($extras)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     if [ "$extras" = "test" ]; then
-      "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+      "$VENV/bin/python" -m pip install --quiet -e ".[test]" $EDITABLE
     else
-      "$VENV/bin/python" -m pip install --quiet -e .
+      "$VENV/bin/python" -m pip install --quiet -e . $EDITABLE
     fi
     touch "$stamp"
   fi

@@ -84,6 +84,9 @@ def update() -> None:
             ["msgmerge", "--quiet", "--update", "--backup=none", str(po_path(code)), str(POT)],
             check=True,
         )
+        # Strings removed from the code are dropped, not kept as #~ comments.
+        path = str(po_path(code))
+        subprocess.run(["msgattrib", "--no-obsolete", "-o", path, path], check=True)
 
 
 def compile_all() -> None:
@@ -115,7 +118,9 @@ def catalog_problems(code: str) -> list[str]:
         if not message.id:
             continue
         ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
-        strings = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+        strings = (
+            (message.string,) if isinstance(message.string, str) else tuple(message.string or ())
+        )
         where = f"{rel}:{message.lineno}"
         seen.add(ids[0])
         if message.fuzzy:

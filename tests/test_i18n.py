@@ -82,3 +82,22 @@ def test_autonyms_are_in_their_own_script() -> None:
     assert i18n.language_autonym("km") == "ខ្មែរ"
     assert i18n.language_autonym("ar") == "العربية"
     assert i18n.is_rtl("ar") and not i18n.is_rtl("my")
+
+
+@pytest.mark.parametrize("code", i18n.LANGUAGES)
+def test_autonym_table_agrees_with_cldr(code: str) -> None:
+    from babel import Locale
+
+    name = Locale.parse(code).get_display_name(code)
+    assert name is not None
+    assert i18n.AUTONYMS[code] == name[:1].upper() + name[1:]
+
+
+def test_mo_header_reader_agrees_with_gettext() -> None:
+    import gettext
+
+    for info in i18n.available_languages(locales_dir())[1:]:
+        assert info.mo_path is not None
+        with info.mo_path.open("rb") as fh:
+            expected = gettext.GNUTranslations(fh).info()
+        assert i18n.read_mo_header(info.mo_path) == expected

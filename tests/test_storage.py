@@ -9,7 +9,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from mrc_desktop.storage.database import DatabaseOpenError, open_database
-from mrc_desktop.storage.desk_store import DeskStore
+from mrc_desktop.storage.desk_store import MIGRATION_NAMES, DeskStore, migration_set
 from mrc_desktop.storage.ids import uuid7
 from mrc_desktop.storage.migrate import DatabaseTooNewError, apply_migrations, known_names
 from mrc_desktop.storage.sqlite_build import probe_features
@@ -58,7 +58,7 @@ def test_old_desk_db_is_upgraded_and_keeps_its_identity(tmp_path: Path) -> None:
     state = store.start_run()
     assert state.desk_id == desk_id
     assert state.previous_run_unclean is False
-    assert "app_runs" in store.db.table_names()
+    assert "app_runs" in store.table_names()
     store.close()
 
 
@@ -123,3 +123,14 @@ def test_the_sqlite_build_finds_two_character_khmer_substrings() -> None:
     features = probe_features()
     assert features.search_ready, features
     assert tuple(int(x) for x in features.sqlite_version.split(".")[:2]) >= (3, 45)
+
+
+def test_desk_migration_names_match_the_migration_set() -> None:
+    assert known_names(migration_set()) == list(MIGRATION_NAMES)
+
+
+def test_a_fresh_desk_db_records_every_migration(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    DeskStore(path).close()
+    db = open_database(path)
+    assert [m.name for m in migration_set().applied(db)] == list(MIGRATION_NAMES)

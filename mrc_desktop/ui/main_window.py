@@ -18,11 +18,9 @@ from PySide6.QtWidgets import (
 
 from mrc_desktop import i18n
 from mrc_desktop.i18n import _
-from mrc_desktop.ui.about_dialog import AboutDialog
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.notice_bar import NoticeBar
 from mrc_desktop.ui.screens import ScreenSpec, registered_screens
-from mrc_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from mrc_desktop.ui.translatable import Translatable, window_title
 from mrc_desktop.ui.widgets.pickers import current_language_label, language_label
 
@@ -158,9 +156,13 @@ class MainWindow(Translatable, QMainWindow):
             action.setChecked(True)
 
     def show_shortcuts(self) -> None:
+        from mrc_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
         ShortcutsDialog(self.shortcut_actions(), self).exec()
 
     def show_about(self) -> None:
+        from mrc_desktop.ui.about_dialog import AboutDialog
+
         AboutDialog(self.ctx, self).exec()
 
     # -- translation -----------------------------------------------------------
