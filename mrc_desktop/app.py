@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from PySide6.QtCore import QLoggingCategory, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mrc_desktop import APP_NAME, __version__
@@ -65,8 +65,6 @@ def fatal(title: str, text: str, interactive: bool = True) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    # Qt reports at info level each bundled font lacking OpenType tables for other scripts.
-    QLoggingCategory.setFilterRules("qt.text.font.db.info=false")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)

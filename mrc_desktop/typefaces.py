@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QLoggingCategory
 from PySide6.QtGui import QFont, QFontDatabase
 
 from mrc_desktop.storage.paths import fonts_dir
@@ -49,6 +50,8 @@ def font_files(folder: Path | None = None) -> list[Path]:
 
 def register_fonts(folder: Path | None = None) -> list[str]:
     """Register every bundled font with Qt; return the families now available."""
+    # Qt notes at info level, for each family, every script it has no OpenType tables for.
+    QLoggingCategory.setFilterRules("qt.text.font.db.info=false")
     families: list[str] = []
     for path in font_files(folder):
         font_id = QFontDatabase.addApplicationFont(str(path))
