@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from mrc_desktop import APP_NAME, __version__
@@ -18,6 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = commands.add_parser("doctor", help="paths, versions, SQLite build, fonts and locales")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    content = commands.add_parser("content", help="check the content folder")
+    content_commands = content.add_subparsers(dest="content_command", metavar="ACTION")
+    check = content_commands.add_parser(
+        "check", help="validate articles (file:line: message for every problem; exit 1 if any)"
+    )
+    check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the app's)")
     return parser
 
 
@@ -26,8 +33,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor(as_json=args.json)
+    if args.command == "content" and args.content_command == "check":
+        return content_check(args.dir)
     parser.print_help()
     return 0
+
+
+def content_check(folder: Path | None) -> int:
+    from mrc_desktop.library.articles import load_library
+    from mrc_desktop.storage.paths import content_dir
+
+    root = folder or content_dir()
+    if not root.is_dir():
+        print(f"{root}: not a folder", file=sys.stderr)
+        return 2
+    library = load_library(root)
+    for problem in library.problems:
+        print(problem)
+    per_language: dict[str, int] = {}
+    for _slug, lang in library.articles:
+        per_language[lang] = per_language.get(lang, 0) + 1
+    counts = ", ".join(f"{lang} {n}" for lang, n in sorted(per_language.items()))
+    print(
+        f"{len(library.articles)} articles loaded ({counts or 'none'}); "
+        f"{len(library.problems)} problems",
+        file=sys.stderr,
+    )
+    return 1 if library.problems else 0
 
 
 def qt_facts() -> dict[str, Any]:
