@@ -8,6 +8,7 @@ original character it came from, so snippets can show the original text.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 # Arabic harakat, superscript alef and tatweel: optional in writing.
@@ -54,7 +55,7 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
 def bigrams(folded: str) -> set[str]:
     """Every pair of neighbouring characters that are both letters, digits or marks."""
     grams = set()
-    for a, b in zip(folded, folded[1:], strict=False):
+    for a, b in itertools.pairwise(folded):
         if _token_char(a) and _token_char(b):
             grams.add(a + b)
     return grams

@@ -19,8 +19,14 @@ def index(content: Path, tmp_path: Path) -> SearchIndex:
     return SearchIndex(db)
 
 
-def found(index: SearchIndex, query: str, **filters: str) -> set[tuple[str, str]]:
-    return {(h.slug, h.lang) for h in index.search(query, **filters)}
+def found(
+    index: SearchIndex,
+    query: str,
+    lang: str | None = None,
+    topic: str | None = None,
+    country: str | None = None,
+) -> set[tuple[str, str]]:
+    return {(h.slug, h.lang) for h in index.search(query, lang=lang, topic=topic, country=country)}
 
 
 @pytest.mark.parametrize(
