@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 3
     try:
-        return _run(app, args, paths, settings, problem, switcher, desk)
+        return _run(app, args, paths, settings, problem, switcher, desk, store)
     finally:
         store.end_run(desk.run_id)
         store.close()
@@ -131,6 +131,7 @@ def _run(
     problem: SettingsProblem | None,
     switcher: LanguageSwitcher,
     desk: DeskState,
+    store: DeskStore,
 ) -> int:
     if not settings.get("first_run_done"):
         from mrc_desktop.ui.first_run import FirstRunWizard  # only on a desk's first start
@@ -141,7 +142,7 @@ def _run(
         if wizard.exec() != FirstRunWizard.DialogCode.Accepted:
             log.info("first-run setup cancelled")
             return 0
-    ctx = AppContext(paths, settings, desk, switcher, AppEvents())
+    ctx = AppContext(paths, settings, desk, switcher, AppEvents(), store)
     window = MainWindow(ctx)
     if problem is not None:
         window.notices.add(SETTINGS_NOTICES[problem.kind])

@@ -19,6 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = commands.add_parser("doctor", help="paths, versions, SQLite build, fonts and locales")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    search = commands.add_parser("search", help="search the library")
+    search.add_argument("query")
+    search.add_argument("--lang", help="only articles in this language (e.g. km)")
+    search.add_argument("--topic", help="only articles on this topic")
+    search.add_argument("--country", help="only articles about this country (ISO code)")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument(
+        "--json", action="store_true", help="print slug, lang, title, snippet and score as JSON"
+    )
     content = commands.add_parser("content", help="check the content folder")
     content_commands = content.add_subparsers(dest="content_command", metavar="ACTION")
     check = content_commands.add_parser(
@@ -33,9 +42,42 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor(as_json=args.json)
+    if args.command == "search":
+        return search_command(args)
     if args.command == "content" and args.content_command == "check":
         return content_check(args.dir)
     parser.print_help()
+    return 0
+
+
+def search_command(args: argparse.Namespace) -> int:
+    import html
+    import re
+
+    from mrc_desktop.library.index import ensure_index
+    from mrc_desktop.library.search import SearchIndex
+    from mrc_desktop.storage.paths import content_dir
+
+    paths = app_paths()
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    status = ensure_index(paths.content_db, content_dir())
+    if status.rebuilt:
+        print(f"indexed {status.articles} articles", file=sys.stderr)
+    index = SearchIndex(paths.content_db)
+    try:
+        hits = index.search(
+            args.query, lang=args.lang, topic=args.topic, country=args.country, limit=args.limit
+        )
+    finally:
+        index.close()
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for hit in hits:
+        text = html.unescape(re.sub(r"</?mark>", "*", hit.snippet_html))
+        print(f"{hit.title}  [{hit.lang}] {hit.slug}\n    {text}")
+    if not hits:
+        print("no results", file=sys.stderr)
     return 0
 
 

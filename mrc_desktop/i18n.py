@@ -155,6 +155,25 @@ def set_language(code: str, locales: Path) -> str:
     return code
 
 
+_by_language: dict[tuple[str, str], gettext.NullTranslations] = {}
+
+
+def translation_for(code: str, locales: Path) -> gettext.NullTranslations:
+    """The catalog of one language, whatever the interface language is (for handouts and
+    explanations shown in the worker's language). English or a missing catalog: no-op."""
+    key = (code, str(locales))
+    if key not in _by_language:
+        found: gettext.NullTranslations = gettext.NullTranslations()
+        if code != SOURCE_LANGUAGE:
+            try:
+                with mo_path(locales, code).open("rb") as fh:
+                    found = gettext.GNUTranslations(fh)
+            except _BAD_CATALOG:
+                pass
+        _by_language[key] = found
+    return _by_language[key]
+
+
 def babel_locale(code: str | None = None) -> Locale:
     return Locale.parse(code or _current_code)
 

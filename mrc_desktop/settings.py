@@ -34,6 +34,7 @@ DECLARED: tuple[Setting, ...] = (
     Setting("centre_country", str, "", N_("Country where this centre works")),
     Setting("first_run_done", bool, False, N_("The first-run setup has been completed")),
     Setting("window_geometry", str, "", N_("Size and position of the main window")),
+    Setting("reader_text_size", int, 0, N_("Text size in the article reader (steps)")),
 )
 BY_NAME = {s.name: s for s in DECLARED}
 

@@ -67,8 +67,9 @@ def main() -> int:
             wizard.next()
         widget = wizard
     else:
-        desk = DeskStore(paths.desk_db).start_run()
-        window = MainWindow(AppContext(paths, settings, desk, switcher, AppEvents()))
+        store = DeskStore(paths.desk_db)
+        desk = store.start_run()
+        window = MainWindow(AppContext(paths, settings, desk, switcher, AppEvents(), store))
         window.show_screen(args.screen)
         widget = window
     widget.resize(width, height)

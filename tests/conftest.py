@@ -67,6 +67,6 @@ def ctx(qapp):  # type: ignore[no-untyped-def]
     store = DeskStore(paths.desk_db)
     switcher = LanguageSwitcher(qapp)
     switcher.apply("en")
-    yield AppContext(paths, settings, store.start_run(), switcher, AppEvents())
+    yield AppContext(paths, settings, store.start_run(), switcher, AppEvents(), store)
     switcher.apply("en")
     store.close()

@@ -170,6 +170,7 @@ def ensure_index(
     content_root: Path,
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
+    library: Library | None = None,
 ) -> IndexStatus:
     """Rebuild ``content.db`` if the content changed since it was built."""
     digest = content_hash(content_root)
@@ -180,6 +181,7 @@ def ensure_index(
         finally:
             conn.close()
         return IndexStatus(db_path, False, count)
-    library = load_library(content_root)
+    if library is None:
+        library = load_library(content_root)
     count = build_index(db_path, library, digest, progress, cancelled)
     return IndexStatus(db_path, True, count)

@@ -1,5 +1,6 @@
 """``desk.db``: this desk's identity and its start/stop record (no personal data).
 
+It also keeps the library's bookmarks and recently opened articles.
 The desk id is a UUIDv7 made once, on first start; later the case store and
 sync stamp it on every row as the origin desk. The run record lets the app say
 "MRC Desk did not close properly last time" after a crash or power cut.
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 MIGRATION_SET = "mrc_desktop.desk"
 # Names in order; tests check this list matches the migration set below.
-MIGRATION_NAMES = ("0001_desk_identity", "0002_app_runs")
+MIGRATION_NAMES = ("0001_desk_identity", "0002_app_runs", "0003_library_state")
 
 
 def migration_set() -> Migrations:
@@ -51,6 +52,17 @@ def migration_set() -> Migrations:
             " started_at text not null,"
             " app_version text not null,"
             " ended_at text)"
+        )
+
+    @migrations(name="0003_library_state")
+    def _m0003(db: sqlite_utils.Database) -> None:
+        db.execute(
+            "create table bookmarks (slug text primary key, lang text not null,"
+            " created_at text not null)"
+        )
+        db.execute(
+            "create table recent (slug text primary key, lang text not null,"
+            " opened_at text not null)"
         )
 
     return migrations

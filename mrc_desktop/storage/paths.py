@@ -43,6 +43,11 @@ class AppPaths:
     def desk_db(self) -> Path:
         return self.data / "desk.db"
 
+    @property
+    def content_db(self) -> Path:
+        """The search index: derived from the content folder, public, rebuilt at will."""
+        return self.cache / "content.db"
+
     def as_dict(self) -> dict[str, str]:
         return {
             "data": str(self.data),

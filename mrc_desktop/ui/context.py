@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from mrc_desktop import i18n
 from mrc_desktop.settings import Settings
-from mrc_desktop.storage.desk_store import DeskState
+from mrc_desktop.storage.desk_store import DeskState, DeskStore
 from mrc_desktop.storage.paths import AppPaths, locales_dir
 from mrc_desktop.typefaces import ui_font
 from mrc_desktop.ui.translatable import broadcast_language_change
@@ -79,3 +79,4 @@ class AppContext:
     desk: DeskState
     languages: LanguageSwitcher
     events: AppEvents
+    store: DeskStore

@@ -26,11 +26,19 @@ class ScreenSpec:
 
 def registered_screens() -> list[ScreenSpec]:
     from mrc_desktop.ui.home_screen import HomeScreen
+    from mrc_desktop.ui.library_screen import LibraryScreen
     from mrc_desktop.ui.settings_screen import SettingsScreen
 
     specs = [
         ScreenSpec(
             "home", N_("Home"), 0, HomeScreen, N_("This desk, today's date and where to start")
+        ),
+        ScreenSpec(
+            "library",
+            N_("Library"),
+            10,
+            LibraryScreen,
+            N_("Information for workers, in their language"),
         ),
         ScreenSpec(
             "settings",
