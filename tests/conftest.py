@@ -68,5 +68,12 @@ def ctx(qapp):  # type: ignore[no-untyped-def]
     switcher = LanguageSwitcher(qapp)
     switcher.apply("en")
     yield AppContext(paths, settings, store.start_run(), switcher, AppEvents(), store)
+    # Let Qt delete this test's closed windows before their store goes away.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for widget in qapp.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     switcher.apply("en")
     store.close()

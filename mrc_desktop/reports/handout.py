@@ -22,8 +22,8 @@ PAGE_SIZES = {"A4": QPageSize.PageSizeId.A4, "Letter": QPageSize.PageSizeId.Lett
 MARGIN_MM = 15.0
 HANDOUT_CSS = """
 body { line-height: 140%; }
-h1 { font-size: 20pt; }
-h2 { font-size: 14pt; margin-top: 12px; }
+h1 { font-size: 17pt; }
+h2 { font-size: 13pt; margin-top: 10px; }
 .masthead { color: #333333; font-size: 9pt; }
 .foot { color: #333333; font-size: 9pt; }
 """
@@ -39,7 +39,7 @@ class Handout:
     masthead: str  # e.g. "Migrant Worker Resource Centre · printed on 23 November 2026"
 
 
-def build_document(handout: Handout, point_size: float = 11.0) -> QTextDocument:
+def build_document(handout: Handout, point_size: float = 10.0) -> QTextDocument:
     doc = QTextDocument()
     doc.setDefaultFont(ui_font(handout.lang, point_size))
     doc.setDefaultStyleSheet(HANDOUT_CSS)

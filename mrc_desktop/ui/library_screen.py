@@ -102,8 +102,6 @@ class LibraryScreen(Translatable, QWidget):
             self.tabs.addTab(tab, "")
         self.reader = ArticleView()
         self.reader.setObjectName("library_reader")
-        self.side_reader = ArticleView()
-        self.side_reader.setObjectName("library_side_reader")
         self.worker_lang = QComboBox()
         self.worker_lang.setObjectName("library_worker_lang")
         self.side_by_side = QCheckBox()

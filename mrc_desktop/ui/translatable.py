@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+import shiboken6
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 
@@ -23,7 +26,8 @@ class Translatable:
 def broadcast_language_change() -> None:
     """Tell every window (and, through Qt, every child) that the language changed."""
     for widget in QApplication.topLevelWidgets():
-        QApplication.sendEvent(widget, QEvent(QEvent.Type.LanguageChange))
+        if shiboken6.isValid(widget):
+            QApplication.sendEvent(widget, QEvent(QEvent.Type.LanguageChange))
 
 
 def translate_buttons(box: QDialogButtonBox) -> None:
