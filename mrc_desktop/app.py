@@ -151,7 +151,11 @@ def _run(
     window.show()
     if args.quit_after_show:
         QTimer.singleShot(0, lambda: _report_shown_and_quit(app, window))
-    return app.exec()
+    code = app.exec()
+    from mrc_desktop.ui.library_loader import stop_all
+
+    stop_all()  # an index build still running is cancelled; the old index stays valid
+    return code
 
 
 def _report_shown_and_quit(app: QApplication, window: QWidget) -> None:

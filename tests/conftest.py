@@ -71,6 +71,10 @@ def ctx(qapp):  # type: ignore[no-untyped-def]
     # Let Qt delete this test's closed windows before their store goes away.
     from PySide6.QtCore import QCoreApplication, QEvent
 
+    from mrc_desktop.ui.library_loader import stop_all
+
+    stop_all()
+
     for widget in qapp.topLevelWidgets():
         widget.close()
         widget.deleteLater()

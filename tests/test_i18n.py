@@ -101,3 +101,23 @@ def test_mo_header_reader_agrees_with_gettext() -> None:
         with info.mo_path.open("rb") as fh:
             expected = gettext.GNUTranslations(fh).info()
         assert i18n.read_mo_header(info.mo_path) == expected
+
+
+def test_no_marked_string_hides_inside_an_f_string() -> None:
+    """Babel's extractor cannot see into f-strings; a string marked there is never translated."""
+    import ast
+
+    markers = {"_", "N_", "ngettext", "pgettext"}
+    found = []
+    for path in sorted((ROOT / "mrc_desktop").rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                for inner in ast.walk(node):
+                    if (
+                        isinstance(inner, ast.Call)
+                        and isinstance(inner.func, ast.Name)
+                        and inner.func.id in markers
+                    ):
+                        found.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert found == []

@@ -82,7 +82,8 @@ def test_shortcuts_dialog_lists_the_real_shortcuts(window: MainWindow) -> None:
     rows = dict(dialog.rows())
     assert rows["Keyboard shortcuts"] == "F1"
     assert rows["Quit"] == "Ctrl+Q"
-    assert rows["Go to Settings"] == "Ctrl+2"
+    assert rows["Go to Library"] == "Ctrl+2"
+    assert rows["Go to Settings"] == "Ctrl+3"
     assert rows["Settings"] == "Ctrl+,"
 
 

@@ -60,8 +60,10 @@ def foot_html(article: Article, show_date: DateFormatter) -> str:
     checked = tr(N_("Facts last checked on {date}.")).format(
         date=show_date(article.reviewed, article.lang)
     )
+    # Marked outside the f-string: the extractor cannot see into f-strings.
+    heading = tr(N_("Sources"))
     return (
-        f'<hr/><div class="foot"><p><b>{html.escape(tr(N_("Sources")))}</b></p>'
+        f'<hr/><div class="foot"><p><b>{html.escape(heading)}</b></p>'
         f"<ul>{sources}</ul><p>{html.escape(checked)}</p></div>"
     )
 

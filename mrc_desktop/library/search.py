@@ -19,6 +19,8 @@ from mrc_desktop.library.textfold import fold, fold_with_map
 from mrc_desktop.storage import sqlite_build
 
 SNIPPET_CHARS = 160
+LEAD = 50  # characters of context kept before the first match
+WINDOW = SNIPPET_CHARS + 80
 
 
 @dataclass(frozen=True)
@@ -98,35 +100,79 @@ class SearchIndex:
             where.append("(',' || a.countries || ',') like ?")
             params.append(f"%,{country},%")
         if long_terms:
+            # Rank on ids only; the long text columns are read for the top hits alone, so the
+            # sorter never carries whole articles for every match.
             sql = (
-                "select a.slug, a.lang, a.title, a.topic, a.plain, "
-                "-bm25(fts_trigram, 10.0, 4.0, 1.0) as score "
+                "select fts_trigram.rowid, -bm25(fts_trigram, 10.0, 4.0, 1.0) as score "
                 "from fts_trigram join articles a on a.id = fts_trigram.rowid "
                 f"where fts_trigram match ? and {' and '.join(where)} "
                 "order by score desc limit ?"
             )
             params = [" AND ".join(_phrase(t) for t in long_terms), *params, limit]
         else:
-            sql = (
-                "select a.slug, a.lang, a.title, a.topic, a.plain, 0.0 as score "
-                f"from articles a where {' and '.join(where)} limit ?"
-            )
+            sql = f"select a.id, 0.0 from articles a where {' and '.join(where)} limit ?"
             params.append(limit)
-        rows = self.conn.execute(sql, params).fetchall()
+        ranked = self.conn.execute(sql, params).fetchall()
+        if not ranked:
+            return []
         terms = long_terms + short_terms
-        hits = [
-            SearchHit(slug, row_lang, title, row_topic, snippet(plain, terms), float(score))
-            for slug, row_lang, title, row_topic, plain, score in rows
-        ]
+        marks = ",".join("?" * len(ranked))
+        # Only a window of text around the first match leaves SQLite; the whole text only
+        # where folding changed its length (Arabic written with vowel marks).
+        rows = {
+            row[0]: row[1:]
+            for row in self.conn.execute(
+                "select a.id, a.slug, a.lang, a.title, a.topic,"
+                " length(a.plain) = length(t.body) as same,"
+                " max(instr(t.body, ?) - ?, 1) as start,"
+                " substr(a.plain, max(instr(t.body, ?) - ?, 1), ?),"
+                " substr(t.body, max(instr(t.body, ?) - ?, 1), ?)"
+                f" from articles a join fts_trigram t on t.rowid = a.id where a.id in ({marks})",
+                [
+                    terms[0],
+                    LEAD,
+                    terms[0],
+                    LEAD,
+                    WINDOW,
+                    terms[0],
+                    LEAD,
+                    WINDOW,
+                    *[rowid for rowid, _score in ranked],
+                ],
+            )
+        }
+        hits = []
+        for rowid, score in ranked:
+            slug, row_lang, title, row_topic, same, start, plain, folded = rows[rowid]
+            if not same:
+                plain = self.conn.execute(
+                    "select plain from articles where id = ?", [rowid]
+                ).fetchone()[0]
+                folded, start = None, 1
+            text = snippet(plain, terms, folded)
+            if start > 1 and not text.startswith("…"):
+                text = "…" + text
+            hits.append(SearchHit(slug, row_lang, title, row_topic, text, float(score)))
         if not long_terms:
             # Without bm25: titles that contain the term first, then shorter articles.
             hits.sort(key=lambda h: (not any(t in fold(h.title) for t in terms), h.slug))
         return hits
 
 
-def snippet(plain: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """A window of the original text around the first match, matches wrapped in <mark>."""
-    folded, origin = fold_with_map(plain)
+def snippet(
+    plain: str, terms: list[str], folded: str | None = None, width: int = SNIPPET_CHARS
+) -> str:
+    """A window of the original text around the first match, matches wrapped in <mark>.
+
+    ``folded`` is the index's folded copy of ``plain``; when folding kept the length (the
+    usual case: only Arabic vowel marks and a few Latin letters change it), positions in
+    the two are the same and no per-character mapping is needed.
+    """
+    origin: list[int] | range
+    if folded is not None and len(folded) == len(plain):
+        origin = range(len(plain))
+    else:
+        folded, origin = fold_with_map(plain)
     spans: list[tuple[int, int]] = []
     for term in terms:
         start = folded.find(term)

@@ -8,6 +8,7 @@ original character it came from, so snippets can show the original text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 
@@ -22,6 +23,7 @@ def _is_latin(ch: str) -> bool:
     return code < 0x0250 or 0x1E00 <= code <= 0x1EFF
 
 
+@functools.cache
 def _fold_char(ch: str) -> str:
     if ord(ch) in _ARABIC_OPTIONAL:
         return ""

@@ -14,6 +14,18 @@ from mrc_desktop.library.index import IndexCancelled, IndexStatus, ensure_index
 log = logging.getLogger("mrc_desktop.library")
 
 
+# Running loaders are kept here until they finish, so a loader never dies with the screen
+# that started it (a QThread destroyed while running aborts the process).
+_RUNNING: set[LibraryLoader] = set()
+
+
+def stop_all(timeout_ms: int = 10_000) -> None:
+    """Cancel every running loader and wait for it (on quit, and between tests)."""
+    for loader in list(_RUNNING):
+        loader.cancel()
+        loader.wait(timeout_ms)
+
+
 @dataclass(frozen=True)
 class LoadedLibrary:
     library: Library
@@ -34,6 +46,8 @@ class LibraryLoader(QThread):
         self._root = content_root
         self._db = db_path
         self._stop = False
+        _RUNNING.add(self)
+        self.finished.connect(lambda: _RUNNING.discard(self))
 
     def cancel(self) -> None:
         self._stop = True

@@ -366,7 +366,8 @@ class LibraryScreen(Translatable, QWidget):
         )
         self.tabs.setCurrentWidget(self.results)
         if not hits:
-            self.results.setHtml(f"<p>{html.escape(_('Nothing found.'))}</p>")
+            nothing = _("Nothing found.")
+            self.results.setHtml(f"<p>{html.escape(nothing)}</p>")
             return
         items = []
         for hit in hits:
@@ -421,7 +422,7 @@ class LibraryScreen(Translatable, QWidget):
         self.bookmark_button.blockSignals(True)
         self.bookmark_button.setChecked(bookmarks.is_bookmarked(self.ctx.store.conn, article.slug))
         self.bookmark_button.blockSignals(False)
-        self.reader.show_html(self.page_html(worker, counsellor))
+        self.reader.show_page(lambda: self.page_html(worker, counsellor), len(article.body))
 
     def page_html(self, worker: str, counsellor: str) -> str:
         article = self.shown_article(worker)
@@ -470,11 +471,13 @@ class LibraryScreen(Translatable, QWidget):
         if handout is None:
             return
         suggested = str(Path.home() / f"{self.current}-{handout.lang}.pdf")
+        # TRANSLATORS: file type choices in the save dialog; keep "*.pdf" as it is.
+        a4, letter = _("PDF, A4 paper (*.pdf)"), _("PDF, US Letter paper (*.pdf)")
         path, chosen = QFileDialog.getSaveFileName(
-            self, _("Save handout as PDF"), suggested, _("PDF, A4 (*.pdf);;PDF, Letter (*.pdf)")
+            self, _("Save handout as PDF"), suggested, f"{a4};;{letter}"
         )
         if path:
-            size = "Letter" if "Letter" in chosen else "A4"
+            size = "Letter" if chosen == letter else "A4"
             save_pdf(handout, Path(path), size)
             self.status.setText(_("Saved {path}").format(path=path))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import shiboken6
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget

@@ -13,8 +13,9 @@ from tests.library.conftest import write_article
 
 
 @pytest.fixture
-def screen(qtbot: QtBot, ctx: AppContext, content: Path,
-           monkeypatch: pytest.MonkeyPatch) -> LibraryScreen:
+def screen(
+    qtbot: QtBot, ctx: AppContext, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> LibraryScreen:
     monkeypatch.setattr("mrc_desktop.ui.library_screen.content_dir", lambda: content)
     widget = LibraryScreen(ctx)
     widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -29,8 +30,10 @@ def pick(combo, code: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_topics_list_the_articles(screen: LibraryScreen) -> None:
-    tops = [screen.topic_tree.topLevelItem(i).text(0)
-            for i in range(screen.topic_tree.topLevelItemCount())]
+    tops = [
+        screen.topic_tree.topLevelItem(i).text(0)
+        for i in range(screen.topic_tree.topLevelItemCount())
+    ]
     assert "Recruitment and fees" in tops and "Contracts and documents" in tops
     assert not screen.progress.isVisible()
 
@@ -101,11 +104,14 @@ def test_a_broken_article_is_reported_and_the_rest_loads(
     assert widget.library.get("fees", "en") is not None
 
 
-def test_external_links_need_confirmation(screen: LibraryScreen,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_external_links_need_confirmation(
+    screen: LibraryScreen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened: list[str] = []
-    monkeypatch.setattr("mrc_desktop.ui.widgets.article_view.QDesktopServices.openUrl",
-                        lambda url: opened.append(url.toString()))
+    monkeypatch.setattr(
+        "mrc_desktop.ui.widgets.article_view.QDesktopServices.openUrl",
+        lambda url: opened.append(url.toString()),
+    )
     monkeypatch.setattr(screen.reader, "confirm_external", lambda href: False)
     screen.reader._follow(QUrl("https://www.ilo.org"))
     assert opened == []
@@ -114,8 +120,9 @@ def test_external_links_need_confirmation(screen: LibraryScreen,
     assert opened == ["https://www.ilo.org"]
 
 
-def test_new_content_is_picked_up_on_reload(qtbot: QtBot, screen: LibraryScreen,
-                                            content: Path) -> None:
+def test_new_content_is_picked_up_on_reload(
+    qtbot: QtBot, screen: LibraryScreen, content: Path
+) -> None:
     write_article(content, "en", "zebra", one="Zebrafish farm work.")
     screen.index = None
     screen.reload()
@@ -123,3 +130,31 @@ def test_new_content_is_picked_up_on_reload(qtbot: QtBot, screen: LibraryScreen,
     screen.search_box.setText("zebrafish")
     screen.run_search()
     assert "zebra" in screen.results.toHtml()
+
+
+def test_a_1_mb_article_opens_without_freezing(
+    qtbot: QtBot, ctx: AppContext, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    paragraph = "Workers should not pay recruitment fees. " * 20
+    huge = "\n\n".join(f"{paragraph}\n\n- item one\n- item two" for _ in range(1100))
+    write_article(content, "en", "huge", one=huge, two="The end.")
+    assert (content / "en" / "huge.md").stat().st_size > 900_000
+    monkeypatch.setattr("mrc_desktop.ui.library_screen.content_dir", lambda: content)
+    widget = LibraryScreen(ctx)
+    widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.index is not None, timeout=30_000)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    widget.open_article("huge")
+    qtbot.waitUntil(lambda: "The end." in widget.reader.toPlainText(), timeout=30_000)
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert ticks and max(gaps, default=0) < 0.4, f"the window froze for {max(gaps):.2f} s"

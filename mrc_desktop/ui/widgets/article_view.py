@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QWidget
 
@@ -18,6 +20,24 @@ mark { background-color: #fff2a8; }
 .foot { color: #444444; font-size: small; }
 """
 MIN_ZOOM, MAX_ZOOM = -4, 12
+# Articles longer than this are converted to HTML on a worker thread, so that a very long
+# one (1 MB and more) never freezes the window.
+ASYNC_FROM_CHARS = 50_000
+
+
+_RUNNING: set[QThread] = set()  # kept alive until finished, even if their view goes away
+
+
+class _Composer(QThread):
+    composed = Signal(int, str)
+
+    def __init__(self, request: int, compose: Callable[[], str]) -> None:
+        super().__init__()
+        self._request = request
+        self._compose = compose
+
+    def run(self) -> None:
+        self.composed.emit(self._request, self._compose())
 
 
 class ArticleView(QTextBrowser):
@@ -32,9 +52,34 @@ class ArticleView(QTextBrowser):
         self.document().setDefaultStyleSheet(READER_CSS)
         self.anchorClicked.connect(self._follow)
         self._zoom = 0
+        self._request = 0
+        self._pending = 0
 
     def show_html(self, page: str) -> None:
+        self._request += 1
         self.setHtml(page)
+
+    def show_page(self, compose: Callable[[], str], size: int) -> None:
+        """Show the page ``compose()`` makes; on a worker thread when the text is long."""
+        self._request += 1
+        if size < ASYNC_FROM_CHARS:
+            self.setHtml(compose())
+            return
+        self.setPlainText(_("Opening a long article…"))
+        composer = _Composer(self._request, compose)
+        composer.composed.connect(self._composed)
+        composer.finished.connect(lambda: _RUNNING.discard(composer))
+        _RUNNING.add(composer)
+        self._pending += 1
+        composer.start()
+
+    def is_composing(self) -> bool:
+        return self._pending > 0
+
+    def _composed(self, request: int, page: str) -> None:
+        self._pending -= 1
+        if request == self._request:  # a newer page was asked for meanwhile: drop this one
+            self.setHtml(page)
 
     def zoom(self) -> int:
         return self._zoom
