@@ -101,7 +101,8 @@ def percentile(values: list[float], share: float) -> float:
 def build_in_child(db: Path, per_language: int) -> tuple[float, float]:
     """Build the index in a child process; return (seconds, peak RSS MB of that process)."""
     code = (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + '/bench');"
+        "import sys, time; sys.path.insert(0, sys.argv[1]);"
+        "sys.path.insert(0, sys.argv[1] + '/bench');"
         "import search as b; from pathlib import Path;"
         "lib, _ = b.synthetic_library(int(sys.argv[3]));"
         "t = time.perf_counter(); b.build_index(Path(sys.argv[2]), lib, 'bench');"

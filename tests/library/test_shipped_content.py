@@ -1,4 +1,4 @@
-"""The articles MRC Desk ships: all load, all sourced, terminology respected, essentials translated."""
+"""Shipped articles: all load, all sourced, terminology respected, essentials translated."""
 
 from pathlib import Path
 
