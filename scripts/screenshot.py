@@ -24,6 +24,10 @@ def main() -> int:
     parser.add_argument("--centre", default="Migrant Worker Resource Centre, Phnom Penh")
     parser.add_argument("--country", default="KH")
     parser.add_argument("--size", default="1100x700")
+    parser.add_argument("--article", help="library: open this article (slug)")
+    parser.add_argument("--worker-lang", help="library: the worker's language")
+    parser.add_argument("--side-by-side", metavar="LANG", help="library: second language")
+    parser.add_argument("--search", help="library: type this into the search box")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="mrc-shot-"))
@@ -72,6 +76,8 @@ def main() -> int:
         window = MainWindow(AppContext(paths, settings, desk, switcher, AppEvents(), store))
         window.show_screen(args.screen)
         widget = window
+        if args.screen == "library":
+            _drive_library(window.page("library"), args)
     widget.resize(width, height)
     widget.show()
     for _ in range(5):
@@ -79,6 +85,27 @@ def main() -> int:
     widget.grab().save(args.out)
     print(args.out)
     return 0
+
+
+def _drive_library(library: object, args: argparse.Namespace) -> None:
+    from mrc_desktop.ui.library_screen import LibraryScreen
+
+    assert isinstance(library, LibraryScreen)
+    library.wait_loaded()
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(20):
+        QApplication.processEvents()
+    if args.worker_lang:
+        library.worker_lang.setCurrentIndex(library.worker_lang.findData(args.worker_lang))
+    if args.side_by_side:
+        library.side_by_side.setChecked(True)
+        library.counsellor_lang.setCurrentIndex(library.counsellor_lang.findData(args.side_by_side))
+    if args.article:
+        library.open_article(args.article)
+    if args.search:
+        library.search_box.setText(args.search)
+        library.run_search()
 
 
 if __name__ == "__main__":

@@ -370,12 +370,15 @@ class LibraryScreen(Translatable, QWidget):
             self.results.setHtml(f"<p>{html.escape(nothing)}</p>")
             return
         items = []
+        # Qt's rich text has no <mark>; the same highlight as a styled span.
+        highlight = '<span style="background-color:#fff2a8; font-weight:bold">'
         for hit in hits:
             direction = "rtl" if i18n.is_rtl(hit.lang) else "ltr"
+            snippet = hit.snippet_html.replace("<mark>", highlight).replace("</mark>", "</span>")
             items.append(
                 f'<div dir="{direction}"><p><a href="mrc:article/{hit.slug}?lang={hit.lang}">'
                 f"<b>{html.escape(hit.title)}</b></a> <small>[{html.escape(hit.lang)}]</small>"
-                f"<br/>{hit.snippet_html}</p></div>"
+                f"<br/>{snippet}</p></div>"
             )
         self.results.setHtml("".join(items))
 
