@@ -28,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--json", action="store_true", help="print slug, lang, title, snippet and score as JSON"
     )
+    fees = commands.add_parser("fees", help="the recruitment-fee checker")
+    fee_commands = fees.add_subparsers(dest="fees_command", metavar="ACTION")
+    fee_check = fee_commands.add_parser(
+        "check", help="check the costs in FILE.json (format: see the README)"
+    )
+    fee_check.add_argument("file", type=Path)
+    fee_check.add_argument("--json", action="store_true", help="print the result as JSON")
+    fee_check.add_argument("--lang", default="en", help="language of the explanation")
     content = commands.add_parser("content", help="check the content folder")
     content_commands = content.add_subparsers(dest="content_command", metavar="ACTION")
     check = content_commands.add_parser(
@@ -44,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return doctor(as_json=args.json)
     if args.command == "search":
         return search_command(args)
+    if args.command == "fees" and args.fees_command == "check":
+        return fees_check(args.file, args.json, args.lang)
     if args.command == "content" and args.content_command == "check":
         return content_check(args.dir)
     parser.print_help()
@@ -81,7 +91,43 @@ def search_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def fees_check(path: Path, as_json: bool, lang: str) -> int:
+    from mrc_desktop.countries.explain import FIELD_PROBLEMS, explain
+    from mrc_desktop.countries.fee_json import FeeInputError, parse_fee_input, result_to_dict
+    from mrc_desktop.countries.fees import check_fees
+    from mrc_desktop.countries.loader import load_country_data
+    from mrc_desktop.countries.rates import load_rates
+    from mrc_desktop.i18n import _, set_language
+    from mrc_desktop.storage.paths import content_dir, locales_dir
+
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        fee_input = parse_fee_input(data)
+    except OSError as exc:
+        print(f"{path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"{path}: not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    except FeeInputError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    country_data, problems = load_country_data(content_dir())
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    result = check_fees(country_data, fee_input, load_rates(content_dir() / "exchange-rates.toml"))
+    if as_json:
+        print(json.dumps(result_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        set_language(lang, locales_dir())
+        for field_problem in result.problems:
+            print(f"{field_problem.field}: {_(FIELD_PROBLEMS[field_problem.code])}")
+        print(explain(result, lang))
+    return 0
+
+
 def content_check(folder: Path | None) -> int:
+    from mrc_desktop.countries.loader import load_country_data
     from mrc_desktop.library.articles import load_library
     from mrc_desktop.storage.paths import content_dir
 
@@ -89,19 +135,23 @@ def content_check(folder: Path | None) -> int:
     if not root.is_dir():
         print(f"{root}: not a folder", file=sys.stderr)
         return 2
+
     library = load_library(root)
-    for problem in library.problems:
+    country_data, country_problems = load_country_data(root)
+    for problem in [*library.problems, *country_problems]:
         print(problem)
     per_language: dict[str, int] = {}
     for _slug, lang in library.articles:
         per_language[lang] = per_language.get(lang, 0) + 1
     counts = ", ".join(f"{lang} {n}" for lang, n in sorted(per_language.items()))
+    total_problems = len(library.problems) + len(country_problems)
     print(
         f"{len(library.articles)} articles loaded ({counts or 'none'}); "
-        f"{len(library.problems)} problems",
+        f"{len(country_data.countries)} country profiles, {len(country_data.corridors)} "
+        f"corridors; {total_problems} problems",
         file=sys.stderr,
     )
-    return 1 if library.problems else 0
+    return 1 if total_problems else 0
 
 
 def qt_facts() -> dict[str, Any]:

@@ -18,6 +18,7 @@ import markdown
 
 from mrc_desktop.i18n import LANGUAGES, SOURCE_LANGUAGE
 from mrc_desktop.library.topics import SECTORS, TOPICS
+from mrc_desktop.problems import ContentError, ContentProblem
 
 STATUSES = ("source", "draft", "reviewed")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -33,22 +34,6 @@ BANNED_TERMS: dict[str, str] = {
     r"\b(?:sending|receiving) countr(?:y|ies)\b": "say 'country of origin/destination'",
 }
 MAX_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class ContentProblem:
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-class ContentError(ValueError):
-    def __init__(self, problems: list[ContentProblem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

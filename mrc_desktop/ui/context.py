@@ -70,6 +70,7 @@ class AppEvents(QObject):
     """Writes announce what changed; screens subscribe and refresh themselves."""
 
     settings_changed = Signal()
+    open_article = Signal(str)  # slug: show it in the Library
 
 
 @dataclass

@@ -292,7 +292,9 @@ class LibraryScreen(Translatable, QWidget):
         self._fill_country_filter()
         self._fill_trees()
         self.run_search()
-        if self.current is None and self.library.get("how-to-use-this-library", "en"):
+        if self.current is not None and self.library.source(self.current) is not None:
+            self.open_article(self.current)
+        elif self.library.get("how-to-use-this-library", "en"):
             self.open_article("how-to-use-this-library")
         else:
             self.refresh_reader()
@@ -393,6 +395,13 @@ class LibraryScreen(Translatable, QWidget):
         self.open_article(slug)
 
     # -- reading ----------------------------------------------------------------
+    def open_when_loaded(self, slug: str) -> None:
+        """Open ``slug`` now, or as soon as the library has loaded (asked from another screen)."""
+        if self.library.source(slug) is not None:
+            self.open_article(slug)
+        else:
+            self.current = slug
+
     def open_article(self, slug: str) -> None:
         if self.library.source(slug) is None:
             return

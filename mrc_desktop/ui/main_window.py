@@ -61,6 +61,7 @@ class MainWindow(Translatable, QMainWindow):
         self._build_actions()
         self.sidebar.currentRowChanged.connect(self._show_row)
         ctx.events.settings_changed.connect(self.retranslate)
+        ctx.events.open_article.connect(self._open_article)
         ctx.languages.language_changed.connect(self._sync_language_menu)
         self.sidebar.setCurrentRow(0)
         self.retranslate()
@@ -75,6 +76,13 @@ class MainWindow(Translatable, QMainWindow):
             self._holders[index].addWidget(widget)
             self._pages[key] = widget
         return self._pages[key]
+
+    def _open_article(self, slug: str) -> None:
+        self.show_screen("library")
+        library = self.page("library")
+        opener = getattr(library, "open_when_loaded", None)
+        if opener is not None:
+            opener(slug)
 
     def show_screen(self, key: str) -> None:
         self.sidebar.setCurrentRow([s.key for s in self.specs].index(key))
