@@ -25,6 +25,8 @@ class ScreenSpec:
 
 
 def registered_screens() -> list[ScreenSpec]:
+    from mrc_desktop.ui.countries_screen import CountriesScreen
+    from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
     from mrc_desktop.ui.home_screen import HomeScreen
     from mrc_desktop.ui.library_screen import LibraryScreen
     from mrc_desktop.ui.settings_screen import SettingsScreen
@@ -39,6 +41,20 @@ def registered_screens() -> list[ScreenSpec]:
             10,
             LibraryScreen,
             N_("Information for workers, in their language"),
+        ),
+        ScreenSpec(
+            "countries",
+            N_("Countries"),
+            20,
+            CountriesScreen,
+            N_("Country profiles and corridor rules, side by side"),
+        ),
+        ScreenSpec(
+            "fees",
+            N_("Fee checker"),
+            30,
+            FeeCheckerScreen,
+            N_("Check what a worker paid against the law"),
         ),
         ScreenSpec(
             "settings",
