@@ -28,6 +28,10 @@ def main() -> int:
     parser.add_argument("--worker-lang", help="library: the worker's language")
     parser.add_argument("--side-by-side", metavar="LANG", help="library: second language")
     parser.add_argument("--search", help="library: type this into the search box")
+    parser.add_argument("--corridor", help="countries/fees: ORIGIN-DESTINATION, e.g. NP-MY")
+    parser.add_argument("--fee-example", action="store_true",
+                        help="fees: fill in the Nepal → Malaysia example and check it")
+    parser.add_argument("--explain-lang", help="fees: language of the explanation")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="mrc-shot-"))
@@ -78,6 +82,8 @@ def main() -> int:
         widget = window
         if args.screen == "library":
             _drive_library(window.page("library"), args)
+        if args.screen in ("countries", "fees") and args.corridor:
+            _drive_countries(window.page(args.screen), args)
     widget.resize(width, height)
     widget.show()
     for _ in range(5):
@@ -85,6 +91,29 @@ def main() -> int:
     widget.grab().save(args.out)
     print(args.out)
     return 0
+
+
+def _drive_countries(screen: object, args: argparse.Namespace) -> None:
+    from mrc_desktop.ui.countries_screen import CountriesScreen
+    from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
+
+    origin, destination = args.corridor.split("-")
+    if isinstance(screen, CountriesScreen):
+        screen.select(origin, destination)
+        return
+    assert isinstance(screen, FeeCheckerScreen)
+    screen.origin.setCurrentIndex(screen.origin.findData(origin))
+    screen.destination.setCurrentIndex(screen.destination.findData(destination))
+    if args.explain_lang:
+        screen.explain_lang.setCurrentIndex(screen.explain_lang.findData(args.explain_lang))
+    if args.fee_example:
+        screen.wage.setText("1700")
+        screen.table.removeRow(0)
+        screen.add_item("recruitment_fee", "150000", "NPR", "2025-03-01", "agency", False)
+        screen.add_item("ticket", "45000", "NPR", "2025-03-10", "agency", True)
+        screen.add_item("visa", "20000", "NPR", "", "agency", True)
+        screen.add_item("medical", "5000", "NPR", "", "clinic", True)
+        screen.run_check()
 
 
 def _drive_library(library: object, args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
+    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -101,6 +103,12 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.problems_label.setWordWrap(True)
         self.rates_note = QLabel()
         self.rates_note.setWordWrap(True)
+        self.rates_label = QLabel()
+        self.rates_table = QTableWidget(0, 2)
+        self.rates_table.setObjectName("fee_rates")
+        self.rates_table.setMaximumHeight(130)
+        self.rates_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.rates_table.verticalHeader().hide()
         self.verdict = QTextBrowser()
         self.verdict.setObjectName("fee_verdict")
         left = QWidget()
@@ -111,6 +119,8 @@ class FeeCheckerScreen(Translatable, QWidget):
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.problems_label)
         left_layout.addWidget(self.rates_note)
+        left_layout.addWidget(self.rates_label)
+        left_layout.addWidget(self.rates_table)
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.verdict)
@@ -124,6 +134,7 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.save_button.clicked.connect(self.save_result)
         self.pdf_button.clicked.connect(self.save_pdf)
         self.destination.currentIndexChanged.connect(self._destination_changed)
+        self.origin.currentIndexChanged.connect(self._origin_changed)
         self.explain_lang.currentIndexChanged.connect(lambda _i: self.show_result())
         self.retranslate()
         self.add_item()
@@ -186,6 +197,17 @@ class FeeCheckerScreen(Translatable, QWidget):
         for kind in COST_KINDS:
             combo.addItem(_(KINDS[kind]), kind)
         combo.setCurrentIndex(max(combo.findData(selected or "recruitment_fee"), 0))
+
+    def _origin_changed(self, _index: int) -> None:
+        """Costs not filled in yet default to the currency of the country of origin."""
+        code = self.origin.currentData()
+        if not code:
+            return
+        currency = currency_of(code)
+        for row in range(self.table.rowCount()):
+            if not self._edit(row, 1).text().strip():
+                combo = self._combo(row, 2)
+                combo.setCurrentIndex(max(combo.findData(currency), 0))
 
     def _destination_changed(self, _index: int) -> None:
         code = self.destination.currentData()
@@ -273,15 +295,45 @@ class FeeCheckerScreen(Translatable, QWidget):
                     isinstance(receipt, QCheckBox) and receipt.isChecked(),
                 )
             )
+        self.sync_rates([i.currency for i in items] + [self.wage_currency.currentData() or ""])
         fee_input = FeeInput(
             self.origin.currentData() or "",
             self.destination.currentData() or "",
             wage,
             self.wage_currency.currentData() or "",
             tuple(items),
+            rates=self.entered_rates(),
             domestic_work=self.domestic.isChecked(),
         )
         return fee_input, problems
+
+    def sync_rates(self, currencies: list[str]) -> None:
+        """One editable row per currency in use, pre-filled from the reference table."""
+        shown = {
+            item.text()
+            for r in range(self.rates_table.rowCount())
+            if (item := self.rates_table.item(r, 0)) is not None
+        }
+        for code in sorted({c for c in currencies if c and c != "USD"} - shown):
+            row = self.rates_table.rowCount()
+            self.rates_table.insertRow(row)
+            name = QTableWidgetItem(code)
+            name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.rates_table.setItem(row, 0, name)
+            rate = self.rates.per_usd.get(code)
+            self.rates_table.setItem(row, 1, QTableWidgetItem(str(rate) if rate else ""))
+
+    def entered_rates(self) -> dict[str, Decimal]:
+        """Rates the counsellor changed from the reference table (these win)."""
+        entered: dict[str, Decimal] = {}
+        for row in range(self.rates_table.rowCount()):
+            code_item, rate_item = self.rates_table.item(row, 0), self.rates_table.item(row, 1)
+            if code_item is None or rate_item is None:
+                continue
+            value = _number(rate_item.text())
+            if value and value > 0 and value != self.rates.per_usd.get(code_item.text()):
+                entered[code_item.text()] = value
+        return entered
 
     def run_check(self) -> FeeResult:
         fee_input, form_problems = self.fee_input()

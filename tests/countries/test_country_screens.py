@@ -98,3 +98,21 @@ def test_bad_input_is_shown_at_the_field(qtbot: QtBot, ctx: AppContext) -> None:
     assert "Cost 1: the date must be written YYYY-MM-DD." in problems
     assert "background-color" in date_edit.styleSheet()
     assert screen.result is not None and screen.result.items[0].verdict == "needs_checking"
+
+
+def test_entered_exchange_rates_win(qtbot: QtBot, ctx: AppContext) -> None:
+    screen = FeeCheckerScreen(ctx)
+    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    qtbot.addWidget(screen)
+    screen.origin.setCurrentIndex(screen.origin.findData("NP"))
+    screen.destination.setCurrentIndex(screen.destination.findData("MY"))
+    screen.wage.setText("1700")
+    fill_row(screen, 0, "medical", "13700")
+    first = screen.run_check()
+    rows = {screen.rates_table.item(r, 0).text(): r for r in range(screen.rates_table.rowCount())}
+    assert {"NPR", "MYR"} <= set(rows)
+    screen.rates_table.item(rows["NPR"], 1).setText("100")
+    screen.rates_table.item(rows["MYR"], 1).setText("4")
+    second = screen.run_check()
+    assert second.total_destination == 548  # 13,700 NPR at 100 per USD = 137 USD = 548 MYR
+    assert first.total_destination != second.total_destination
