@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mrc_desktop.i18n import LANGUAGES, N_
+from mrc_desktop.storage.files import atomic_write_text
 
 SETTINGS_VERSION = 1
 
@@ -112,23 +112,6 @@ def _set_aside(path: Path) -> Path | None:
     except OSError:
         return None
     return target
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target."""
-    import tempfile  # only needed when saving; keeps start-up lighter
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 CENTRE_NAME_MAX = 120
