@@ -1,0 +1,352 @@
+"""Reading and writing cases: the one write path, with validation and the audit log.
+
+Every write runs in one transaction: the row, its audit entries and the search index
+change together or not at all. Personal data is read through ``open_case``, which
+records who viewed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS
+from mrc_desktop.cases.users import User
+from mrc_desktop.cases.validation import clean_text, validate_case
+from mrc_desktop.cases.vocab import ENTRY_KINDS
+from mrc_desktop.storage.ids import uuid7
+
+LIST_COLUMNS = (
+    "id",
+    "reference",
+    "status",
+    "person_name",
+    "destination_country",
+    "agency_id",
+    "assignee",
+    "created_at",
+    "updated_at",
+    "categories",
+)
+SORTABLE = ("reference", "status", "person_name", "destination_country", "created_at", "updated_at")
+
+
+class ValidationError(ValueError):
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(", ".join(sorted(problems)))
+        self.problems = problems
+
+
+class PermissionDenied(PermissionError):
+    pass
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: tuple[str, ...] = ()
+    category: str = ""
+    destination: str = ""
+    agency_id: str = ""
+    assignee: str = ""
+    created_from: str = ""  # YYYY-MM-DD
+    created_to: str = ""
+    text: str = ""  # full-text search over names, narrative and notes
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["c.deleted = 0"], []
+        if self.status:
+            clauses.append(f"c.status in ({','.join('?' * len(self.status))})")
+            params += list(self.status)
+        if self.category:
+            clauses.append("exists (select 1 from json_each(c.categories) where value = ?)")
+            params.append(self.category)
+        for column, value in (
+            ("destination_country", self.destination),
+            ("agency_id", self.agency_id),
+            ("assignee", self.assignee),
+        ):
+            if value:
+                clauses.append(f"c.{column} = ?")
+                params.append(value)
+        if self.created_from:
+            clauses.append("c.created_at >= ?")
+            params.append(self.created_from)
+        if self.created_to:
+            clauses.append("c.created_at < date(?, '+1 day')")
+            params.append(self.created_to)
+        text = self.text.strip()
+        if len(text) >= 3:
+            clauses.append("c.rowid in (select rowid from case_search where case_search match ?)")
+            params.append('"' + text.replace('"', '""') + '"')
+        elif text:
+            clauses.append("c.rowid in (select rowid from case_search where text like ?)")
+            params.append(f"%{text}%")
+        return " and ".join(clauses), params
+
+
+@dataclass
+class CaseRepository:
+    db: sqlite_utils.Database
+    user: User
+    desk_id: str
+    _listeners: list[Any] = field(default_factory=list)
+
+    # -- writes -------------------------------------------------------------------
+    def create_case(self, fields: dict[str, Any]) -> str:
+        values = self._checked(fields, creating=True)
+        case_id, stamp = uuid7(), now()
+        values.setdefault("reference", self._next_reference(stamp))
+        values.setdefault("status", "new")
+        columns = ["id", "created_at", "updated_at", "origin_desk", "created_by", *values]
+        ", ".join("?" * len(columns))
+        with self.db.conn:
+            self.db.execute(
+                f"insert into cases ({', '.join(columns)})"
+                f" values ({', '.join('?' * len(columns))})",
+                [case_id, stamp, stamp, self.desk_id, self.user.id, *values.values()],
+            )
+            self._audit("create", case_id)
+            self._reindex(case_id)
+        return case_id
+
+    def update_case(self, case_id: str, changes: dict[str, Any]) -> list[str]:
+        """Change header fields; every changed field is audited (old → new). Returns them."""
+        values = self._checked(changes, creating=False)
+        current = self._row(case_id)
+        changed = {k: v for k, v in values.items() if current.get(k) != v}
+        if not changed:
+            return []
+        with self.db.conn:
+            assignments = ", ".join(f"{k} = ?" for k in changed)
+            self.db.execute(
+                f"update cases set {assignments}, updated_at = ? where id = ?",
+                [*changed.values(), now(), case_id],
+            )
+            for name, value in changed.items():
+                self._audit("change", case_id, name, current.get(name), value)
+            self._reindex(case_id)
+        return list(changed)
+
+    def delete_case(self, case_id: str) -> None:
+        if not self.user.can("delete_case"):
+            raise PermissionDenied("only supervisors and admins delete cases")
+        with self.db.conn:
+            self.db.execute(
+                "update cases set deleted = 1, updated_at = ? where id = ?", [now(), case_id]
+            )
+            self._audit("delete", case_id)
+
+    def add_entry(self, case_id: str, kind: str, payload: dict[str, Any]) -> str:
+        if kind not in ENTRY_KINDS:
+            raise ValueError(f"unknown entry kind {kind!r}")
+        self._row(case_id)
+        entry_id = uuid7()
+        with self.db.conn:
+            self.db.execute(
+                "insert into case_entries (id, case_id, kind, created_at, origin_desk, author,"
+                " payload) values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    entry_id,
+                    case_id,
+                    kind,
+                    now(),
+                    self.desk_id,
+                    self.user.id,
+                    json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                ],
+            )
+            self.db.execute("update cases set updated_at = ? where id = ?", [now(), case_id])
+            self._audit(f"add_{kind}", case_id)
+            self._reindex(case_id)
+        return entry_id
+
+    # -- reads --------------------------------------------------------------------
+    def open_case(self, case_id: str) -> dict[str, Any]:
+        """The whole case with its personal data; the view is recorded in the audit log."""
+        row = self._row(case_id)
+        with self.db.conn:
+            self._audit("view", case_id)
+        return row
+
+    def entries(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "select id, kind, created_at, author, payload from case_entries where case_id = ?"
+            " order by created_at, id",
+            [case_id],
+        ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "kind": r[1],
+                "created_at": r[2],
+                "author": r[3],
+                "payload": json.loads(r[4]),
+            }
+            for r in rows
+        ]
+
+    def list_cases(
+        self,
+        filters: CaseFilter | None = None,
+        order_by: str = "updated_at",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        where, params = (filters or CaseFilter()).where()
+        column = order_by if order_by in SORTABLE else "updated_at"
+        direction = "desc" if descending else "asc"
+        rows = self.db.execute(
+            f"select {', '.join('c.' + c for c in LIST_COLUMNS)} from cases c where {where}"
+            f" order by c.{column} {direction}, c.id limit ? offset ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
+
+    def count(self, filters: CaseFilter | None = None) -> int:
+        where, params = (filters or CaseFilter()).where()
+        return int(
+            self.db.execute(f"select count(*) from cases c where {where}", params).fetchone()[0]
+        )
+
+    def possible_duplicates(
+        self, name: str, birth_date: str = "", phone: str = "", exclude: str = ""
+    ) -> list[dict[str, Any]]:
+        """Cases with the same phone, or a similar name and the same date of birth."""
+        name = clean_text(name).casefold()
+        rows = self.db.execute(
+            "select id, reference, person_name, birth_date, phone from cases"
+            " where deleted = 0 and id != ? and ((? != '' and phone = ?)"
+            " or (? != '' and birth_date = ?))",
+            [exclude, phone, phone, birth_date, birth_date],
+        ).fetchall()
+        found = []
+        for row in rows:
+            same_phone = bool(phone) and row[4] == phone
+            similar = bool(name) and (name in row[2].casefold() or row[2].casefold() in name)
+            if same_phone or similar:
+                found.append({"id": row[0], "reference": row[1], "person_name": row[2]})
+        return found
+
+    def due_follow_ups(self, today: dt.date) -> list[dict[str, Any]]:
+        """Follow-ups due today or overdue that have not been marked done."""
+        rows = self.db.execute(
+            "select e.id, e.case_id, c.reference, json_extract(e.payload, '$.due_on'),"
+            " json_extract(e.payload, '$.text') from case_entries e join cases c"
+            " on c.id = e.case_id where e.kind = 'follow_up' and c.deleted = 0"
+            " and json_extract(e.payload, '$.due_on') <= ? and not exists ("
+            "  select 1 from case_entries d where d.kind = 'follow_up_done'"
+            "  and json_extract(d.payload, '$.follow_up') = e.id)"
+            " order by 4",
+            [today.isoformat()],
+        ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "case_id": r[1],
+                "reference": r[2],
+                "due_on": r[3],
+                "text": r[4],
+                "overdue": r[3] < today.isoformat(),
+            }
+            for r in rows
+        ]
+
+    def audit_entries(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        if not self.user.can("see_audit"):
+            raise PermissionDenied("only supervisors and admins see the audit log")
+        sql = (
+            "select at, user_id, action, case_id, field, old_value, new_value from audit_log"
+            + (" where case_id = ?" if case_id else "")
+            + " order by at, id"
+        )
+        rows = self.db.execute(sql, [case_id] if case_id else []).fetchall()
+        keys = ("at", "user_id", "action", "case_id", "field", "old_value", "new_value")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- helpers ------------------------------------------------------------------
+    def _checked(self, fields: dict[str, Any], creating: bool) -> dict[str, Any]:
+        unknown = [k for k in fields if k not in CASE_FIELDS]
+        if unknown:
+            raise ValidationError({k: "unknown field" for k in unknown})
+        if creating:
+            fields = {"person_name": "", **fields}
+        problems = validate_case(fields)
+        if problems:
+            raise ValidationError(problems)
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in JSON_FIELDS:
+                values[name] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            elif value is None:
+                values[name] = None if name == "agency_id" else ""
+            else:
+                values[name] = clean_text(str(value)) if name != "narrative" else str(value)
+        return values
+
+    def _row(self, case_id: str) -> dict[str, Any]:
+        cursor = self.db.execute("select * from cases where id = ? and deleted = 0", [case_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise KeyError(case_id)
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    def _next_reference(self, stamp: str) -> str:
+        year = stamp[:4]
+        prefix = f"{self.desk_id[:4].upper()}-{year}-"
+        count = self.db.execute(
+            "select count(*) from cases where reference like ?", [prefix + "%"]
+        ).fetchone()[0]
+        return f"{prefix}{count + 1:05d}"
+
+    def _audit(
+        self,
+        action: str,
+        case_id: str | None,
+        name: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        self.db.execute(
+            "insert into audit_log (id, at, user_id, action, case_id, field, old_value,"
+            " new_value, origin_desk) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                uuid7(),
+                now(),
+                self.user.id,
+                action,
+                case_id,
+                name,
+                None if old is None else str(old),
+                None if new is None else str(new),
+                self.desk_id,
+            ],
+        )
+
+    def _reindex(self, case_id: str) -> None:
+        row = self.db.execute(
+            "select rowid, reference, person_name, employer, narrative from cases where id = ?",
+            [case_id],
+        ).fetchone()
+        notes = [
+            r[0]
+            for r in self.db.execute(
+                "select json_extract(payload, '$.text') from case_entries where case_id = ?"
+                " and kind in ('note', 'action', 'referral', 'follow_up')",
+                [case_id],
+            )
+        ]
+        text = "\n".join(str(part) for part in (*row[1:], *notes) if part)
+        self.db.execute("delete from case_search where rowid = ?", [row[0]])
+        self.db.execute(
+            "insert into case_search (rowid, case_id, text) values (?, ?, ?)",
+            [row[0], case_id, text],
+        )

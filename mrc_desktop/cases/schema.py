@@ -1,0 +1,140 @@
+"""``cases.db`` schema: sync-ready from the first migration.
+
+* Keys are UUIDv7 strings made on the desk; every row has ``created_at``, ``updated_at``
+  (where it can change) and ``origin_desk``; nothing exposes an autoincrement id.
+* A case is a header row with overwritable fields plus append-only ``case_entries``
+  (notes, actions, referrals, follow-ups, fee checks, documents). Two desks adding
+  entries never conflict. Triggers refuse any UPDATE or DELETE of entries and of the
+  audit log, so "append-only" is enforced by the database, not only by the code.
+* Deletion is a tombstone (``deleted = 1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from mrc_desktop.storage.encrypted import KeyParams, open_encrypted
+from mrc_desktop.storage.migrate import apply_migrations
+
+migrations = Migrations("mrc_desktop.cases")
+
+CASE_FIELDS = (
+    "reference",
+    "status",
+    "assignee",
+    "categories",
+    "risk_flags",
+    "consent",
+    "person_name",
+    "sex",
+    "birth_date",
+    "age",
+    "nationality",
+    "language",
+    "phone",
+    "messaging",
+    "origin_country",
+    "destination_country",
+    "sector",
+    "occupation",
+    "migration_status",
+    "scheme",
+    "employer",
+    "recruitment_channel",
+    "agency_id",
+    "contract_written",
+    "contract_substituted",
+    "documents_held_by",
+    "wage_agreed",
+    "wage_paid",
+    "forced_labour",
+    "stage",
+    "union_member",
+    "retaliation_risk",
+    "narrative",
+)
+JSON_FIELDS = ("categories", "risk_flags", "consent", "forced_labour")
+PERSONAL_FIELDS = (
+    "person_name",
+    "birth_date",
+    "age",
+    "phone",
+    "messaging",
+    "employer",
+    "narrative",
+)
+
+
+@migrations(name="0001_core")
+def _m0001(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        create table users (
+            id text primary key, username text not null unique, display_name text not null,
+            role text not null check (role in ('counsellor', 'supervisor', 'admin')),
+            password_hash text not null, disabled integer not null default 0,
+            created_at text not null, updated_at text not null, origin_desk text not null);
+        create table agencies (
+            id text primary key, name text not null, licence_no text not null default '',
+            country text not null default '', licence_status text not null default 'unknown',
+            contacts text not null default '', deleted integer not null default 0,
+            created_at text not null, updated_at text not null, origin_desk text not null);
+        create table cases (
+            id text primary key, created_at text not null, updated_at text not null,
+            origin_desk text not null, created_by text not null,
+            deleted integer not null default 0,
+            reference text not null, status text not null default 'new',
+            assignee text not null default '', categories text not null default '[]',
+            risk_flags text not null default '[]', consent text not null default '{}',
+            person_name text not null default '', sex text not null default '',
+            birth_date text not null default '', age text not null default '',
+            nationality text not null default '', language text not null default '',
+            phone text not null default '', messaging text not null default '',
+            origin_country text not null default '', destination_country text not null default '',
+            sector text not null default '', occupation text not null default '',
+            migration_status text not null default '', scheme text not null default '',
+            employer text not null default '', recruitment_channel text not null default '',
+            agency_id text references agencies(id), contract_written text not null default '',
+            contract_substituted text not null default '',
+            documents_held_by text not null default '', wage_agreed text not null default '',
+            wage_paid text not null default '', forced_labour text not null default '[]',
+            stage text not null default '', union_member text not null default '',
+            retaliation_risk text not null default '', narrative text not null default '');
+        create index cases_status on cases (status, updated_at);
+        create index cases_destination on cases (destination_country);
+        create index cases_agency on cases (agency_id);
+        create index cases_created on cases (created_at);
+        create table case_entries (
+            id text primary key, case_id text not null references cases(id),
+            kind text not null, created_at text not null, origin_desk text not null,
+            author text not null, payload text not null);
+        create index case_entries_case on case_entries (case_id, created_at);
+        create trigger case_entries_no_update before update on case_entries
+            begin select raise(abort, 'case entries are append-only'); end;
+        create trigger case_entries_no_delete before delete on case_entries
+            begin select raise(abort, 'case entries are append-only'); end;
+        create table audit_log (
+            id text primary key, at text not null, user_id text not null, action text not null,
+            case_id text, field text, old_value text, new_value text,
+            origin_desk text not null);
+        create index audit_case on audit_log (case_id, at);
+        create trigger audit_no_update before update on audit_log
+            begin select raise(abort, 'the audit log is append-only'); end;
+        create trigger audit_no_delete before delete on audit_log
+            begin select raise(abort, 'the audit log is append-only'); end;
+        create virtual table case_search using fts5(
+            case_id unindexed, text, tokenize = 'trigram');
+        """
+    )
+
+
+def open_case_store(
+    path: Path, passphrase: str, create: bool = False, params: KeyParams | None = None
+) -> sqlite_utils.Database:
+    """Open the encrypted store and bring its schema up to date."""
+    db = open_encrypted(path, passphrase, create=create, params=params)
+    apply_migrations(db, migrations, path)
+    return db
