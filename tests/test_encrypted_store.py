@@ -2,21 +2,18 @@
 
 from pathlib import Path
 
-import nacl.pwhash
 import pytest
 
 from mrc_desktop.storage.database import DatabaseOpenError
 from mrc_desktop.storage.encrypted import (
-    KeyParams,
     WeakPassphraseError,
     WrongPassphraseError,
     export_encrypted,
     key_file,
     open_encrypted,
 )
+from tests.fast_keys import FAST, PASS
 
-FAST = KeyParams.new(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
-PASS = "a long passphrase for tests"
 SECRET = "Sokha Chanthy +855 12 345 678 was beaten by the employer"
 
 
@@ -48,8 +45,12 @@ def test_wrong_passphrase_is_a_clear_error(tmp_path: Path) -> None:
     make(tmp_path / "cases.db").close()
     with pytest.raises(WrongPassphraseError):
         open_encrypted(tmp_path / "cases.db", "not the passphrase at all")
-    assert open_encrypted(tmp_path / "cases.db", PASS).execute(
-        "select count(*) from notes").fetchone()[0] == 1
+    assert (
+        open_encrypted(tmp_path / "cases.db", PASS)
+        .execute("select count(*) from notes")
+        .fetchone()[0]
+        == 1
+    )
 
 
 def test_missing_store_and_weak_passphrase(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 import datetime as dt
 from pathlib import Path
 
-import nacl.pwhash
 import pytest
 
 from mrc_desktop.cases.repository import (
@@ -14,12 +13,10 @@ from mrc_desktop.cases.repository import (
 )
 from mrc_desktop.cases.schema import open_case_store
 from mrc_desktop.cases.users import UserError, authenticate, create_user
-from mrc_desktop.storage.encrypted import KeyParams
+from tests.fast_keys import FAST, MIN_COST, PASS
 
-FAST = KeyParams.new(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
-PASS = "a long passphrase for tests"
 DESK = "0190f0a0-0000-7000-8000-0000000000aa"
-MIN = {"ops": nacl.pwhash.argon2id.OPSLIMIT_MIN, "mem": nacl.pwhash.argon2id.MEMLIMIT_MIN}
+MIN = MIN_COST
 
 
 @pytest.fixture

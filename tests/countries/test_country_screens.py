@@ -9,8 +9,9 @@ from mrc_desktop.ui.countries_screen import CountriesScreen
 from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
 
 
-def test_corridor_side_by_side_and_copy_a_hotline(qtbot: QtBot, ctx: AppContext,
-                                                  qapp: QApplication) -> None:
+def test_corridor_side_by_side_and_copy_a_hotline(
+    qtbot: QtBot, ctx: AppContext, qapp: QApplication
+) -> None:
     screen = CountriesScreen(ctx)
     screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     qtbot.addWidget(screen)
@@ -46,8 +47,9 @@ def test_related_articles_open_in_the_library(qtbot: QtBot, ctx: AppContext) -> 
     assert signal.args == ["keep-your-passport"]
 
 
-def fill_row(screen: FeeCheckerScreen, row: int, kind: str, amount: str,
-             receipt: bool = False) -> None:
+def fill_row(
+    screen: FeeCheckerScreen, row: int, kind: str, amount: str, receipt: bool = False
+) -> None:
     kinds = screen.table.cellWidget(row, 0)
     assert isinstance(kinds, QComboBox)
     kinds.setCurrentIndex(kinds.findData(kind))

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 EXAMPLE = {
-    "origin": "NP", "destination": "MY", "wage": {"amount": "1700", "currency": "MYR"},
+    "origin": "NP",
+    "destination": "MY",
+    "wage": {"amount": "1700", "currency": "MYR"},
     "items": [
         {"kind": "recruitment_fee", "amount": "150000", "currency": "NPR", "paid_to": "agency"},
         {"kind": "ticket", "amount": "45000", "currency": "NPR"},
@@ -16,8 +18,9 @@ EXAMPLE = {
 
 
 def mrc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mrc_desktop.cli", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mrc_desktop.cli", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_json_verdicts(tmp_path: Path) -> None:

@@ -4,13 +4,28 @@ from pathlib import Path
 
 import pytest
 
-from mrc_desktop.countries.loader import load_country_data, parse_country, parse_corridor
+from mrc_desktop.countries.loader import load_country_data, parse_corridor, parse_country
 from mrc_desktop.i18n import LANGUAGES
 from mrc_desktop.problems import ContentError
 from mrc_desktop.storage.paths import content_dir
 
-DESTINATIONS = ("MY", "TH", "SG", "SA", "AE", "QA", "KW", "BH", "OM", "JO", "LB", "KR", "JP", "HK",
-                "TW")
+DESTINATIONS = (
+    "MY",
+    "TH",
+    "SG",
+    "SA",
+    "AE",
+    "QA",
+    "KW",
+    "BH",
+    "OM",
+    "JO",
+    "LB",
+    "KR",
+    "JP",
+    "HK",
+    "TW",
+)
 ORIGINS = ("KH", "LA", "MM", "VN", "NP", "BD", "LK", "PH", "ID", "IN", "ET")
 
 
@@ -46,17 +61,24 @@ def test_broken_files_name_file_and_line(tmp_path: Path) -> None:
         parse_country(bad_toml)
     assert str(err.value.problems[0]).startswith(f"{bad_toml}:2: not valid TOML")
     profile = (content_dir() / "countries" / "MY.toml").read_text("utf-8")
-    wrong = write(tmp_path / "MY.toml", profile.replace('currency = "MYR"', 'currency = "RMX"')
-                  .replace("as_of = 2025-07-22", "as_of = 2099-01-01"))
+    wrong = write(
+        tmp_path / "MY.toml",
+        profile.replace('currency = "MYR"', 'currency = "RMX"').replace(
+            "as_of = 2025-07-22", "as_of = 2099-01-01"
+        ),
+    )
     with pytest.raises(ContentError) as err:
         parse_country(wrong)
     messages = [str(p) for p in err.value.problems]
     line = profile.splitlines().index('currency = "MYR"') + 1
     assert f"{wrong}:{line}: 'RMX' is not an ISO 4217 currency code" in messages
     assert any("is in the future" in m for m in messages)
-    corridor = write(tmp_path / "NP-MY.toml",
-                     (content_dir() / "corridors" / "NP-MY.toml").read_text("utf-8")
-                     .replace('kind = "cap_amount"', 'kind = "maybe"'))
+    corridor = write(
+        tmp_path / "NP-MY.toml",
+        (content_dir() / "corridors" / "NP-MY.toml")
+        .read_text("utf-8")
+        .replace('kind = "cap_amount"', 'kind = "maybe"'),
+    )
     with pytest.raises(ContentError) as err:
         parse_corridor(corridor)
     assert "'kind' must be one of" in str(err.value)
