@@ -27,7 +27,13 @@ SCRIPT_FAMILY: dict[str, str] = {
     "am": "Noto Sans Ethiopic",
     "ar": "Noto Sans Arabic",
 }
-ALL_FAMILIES: tuple[str, ...] = (BASE_FAMILY, *dict.fromkeys(SCRIPT_FAMILY.values()))
+# Arrows and other symbols used in the interface (→, ✓ …) that Noto Sans lacks.
+SYMBOLS_FAMILY = "Noto Sans Symbols"
+ALL_FAMILIES: tuple[str, ...] = (
+    BASE_FAMILY,
+    *dict.fromkeys(SCRIPT_FAMILY.values()),
+    SYMBOLS_FAMILY,
+)
 
 # Text that needs real shaping: stacked consonants, joining, conjuncts.
 SAMPLES: dict[str, str] = {

@@ -29,8 +29,11 @@ def main() -> int:
     parser.add_argument("--side-by-side", metavar="LANG", help="library: second language")
     parser.add_argument("--search", help="library: type this into the search box")
     parser.add_argument("--corridor", help="countries/fees: ORIGIN-DESTINATION, e.g. NP-MY")
-    parser.add_argument("--fee-example", action="store_true",
-                        help="fees: fill in the Nepal → Malaysia example and check it")
+    parser.add_argument(
+        "--fee-example",
+        action="store_true",
+        help="fees: fill in the Nepal → Malaysia example and check it",
+    )
     parser.add_argument("--explain-lang", help="fees: language of the explanation")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
