@@ -51,6 +51,27 @@ BADGE = {
 }
 
 
+# Texts used inside f-strings (marked here, translated where used).
+TEXT = {
+    "t0": N_("Channels:"),
+    "t1": N_("Choose a country of origin and a country of destination."),
+    "t2": N_("Documents needed:"),
+    "t3": N_(
+        "No data for this corridor yet. ILO C181 Art. 7 and the ILO definition of recruitment "
+        "fees and related costs apply: workers should not pay recruitment fees or related costs."
+    ),
+    "t4": N_("No information."),
+    "t5": N_("No verified channel in our data. Ask the MRC."),
+    "t6": N_("Pre-departure orientation:"),
+    "t7": N_("Related articles in the library"),
+    "t8": N_("Reported:"),
+    "t9": N_("Sources:"),
+    "t10": N_("click to copy"),
+    "t11": N_("older than 18 months"),
+    "t12": N_("reviewed {date}"),
+}
+
+
 def esc(text: str) -> str:
     return html.escape(text)
 
@@ -60,9 +81,9 @@ def sourced_line(sourced: m.Sourced, date_text: DateText, today: dt.date | None 
     line = _("As of {date} · {status}").format(date=date_text(sourced.as_of), status=status)
     parts = [f"<b>{esc(line)}</b>"]
     if sourced.is_stale(today):
-        parts.append(f'<span style="color:#b00020"> ⚠ {esc(_("older than 18 months"))}</span>')
+        parts.append(f'<span style="color:#b00020"> ⚠ {esc(_(TEXT["t11"]))}</span>')
     sources = "; ".join(sourced.sources)
-    parts.append(f"<br/><small>{esc(_('Sources:'))} {esc(sources)}</small>")
+    parts.append(f"<br/><small>{esc(_(TEXT['t9']))} {esc(sources)}</small>")
     return f'<p style="color:#333333">{"".join(parts)}</p>'
 
 
@@ -84,7 +105,7 @@ def ratifications_html(country: m.Country, date_text: DateText) -> str:
 def wage_html(country: m.Country, date_text: DateText) -> str:
     wage = country.minimum_wage
     if wage is None:
-        return f"<p>{esc(_('No information.'))}</p>"
+        return f"<p>{esc(_(TEXT['t4']))}</p>"
     periods = {"hour": _("per hour"), "day": _("per day"), "month": _("per month")}
     amount = (
         f"<b>{esc(str(wage.amount))} {esc(wage.currency)} "
@@ -97,20 +118,20 @@ def wage_html(country: m.Country, date_text: DateText) -> str:
 
 def fact_html(fact: m.TextFact | None, date_text: DateText) -> str:
     if fact is None:
-        return f"<p>{esc(_('No information.'))}</p>"
+        return f"<p>{esc(_(TEXT['t4']))}</p>"
     return f"<p>{esc(fact.text)}</p>" + sourced_line(fact.sourced, date_text)
 
 
 def channels_html(country: m.Country, date_text: DateText) -> str:
     if not country.channels and not country.organizations:
-        return f"<p>{esc(_('No verified channel in our data. Ask the MRC.'))}</p>"
+        return f"<p>{esc(_(TEXT['t5']))}</p>"
     parts = []
     for channel in country.channels:
         phone = ""
         if channel.phone:
             phone = (
                 f' · <a href="copy:{quote(channel.phone)}">☎ {esc(channel.phone)}</a> '
-                f"<small>({esc(_('click to copy'))})</small>"
+                f"<small>({esc(_(TEXT['t10']))})</small>"
             )
         extra = " · ".join(x for x in (channel.hours, ", ".join(channel.languages)) if x)
         parts.append(
@@ -128,7 +149,7 @@ def channels_html(country: m.Country, date_text: DateText) -> str:
 
 def policy_html(corridor: m.Corridor | None, date_text: DateText) -> str:
     if corridor is None:
-        return f"<p>{esc(_('No data for this corridor yet. ILO C181 Art. 7 and the ILO definition of recruitment fees and related costs apply: workers should not pay recruitment fees or related costs.'))}</p>"  # noqa: E501
+        return f"<p>{esc(_(TEXT['t3']))}</p>"
     policy = corridor.fee_policy
     title = _(POLICY_LABELS[policy.kind]).format(
         amount=policy.cap_amount or "", currency=policy.cap_currency, months=policy.cap_months or ""
@@ -137,20 +158,18 @@ def policy_html(corridor: m.Corridor | None, date_text: DateText) -> str:
     parts = [f"<p><b>{esc(title)}</b><br/>{esc(policy.summary)}</p>"]
     if policy.applies_to:
         parts.append(f"<p><i>{esc(policy.applies_to)}</i></p>")
-    parts.append(f"<p>{esc(_('Channels:'))} {esc(channels)}</p>")
+    parts.append(f"<p>{esc(_(TEXT['t0']))} {esc(channels)}</p>")
     parts.append(sourced_line(policy.sourced, date_text))
     for cost in corridor.typical_costs:
         amount = f"{cost.amount} {cost.currency} — " if cost.amount is not None else ""
         parts.append(
-            f"<p>{esc(_('Reported:'))} {esc(amount)}{esc(cost.what)}</p>"
+            f"<p>{esc(_(TEXT['t8']))} {esc(amount)}{esc(cost.what)}</p>"
             + sourced_line(cost.sourced, date_text)
         )
     if corridor.documents_needed:
-        parts.append(
-            f"<p>{esc(_('Documents needed:'))} {esc(', '.join(corridor.documents_needed))}</p>"
-        )
+        parts.append(f"<p>{esc(_(TEXT['t2']))} {esc(', '.join(corridor.documents_needed))}</p>")
     if corridor.pre_departure:
-        parts.append(f"<p>{esc(_('Pre-departure orientation:'))} {esc(corridor.pre_departure)}</p>")
+        parts.append(f"<p>{esc(_(TEXT['t6']))} {esc(corridor.pre_departure)}</p>")
     return "".join(parts)
 
 
@@ -164,11 +183,11 @@ def corridor_html(
 ) -> str:
     columns = [c for c in (origin, destination) if c is not None]
     if not columns:
-        return f"<p>{esc(_('Choose a country of origin and a country of destination.'))}</p>"
+        return f"<p>{esc(_(TEXT['t1']))}</p>"
     head = "".join(
         f'<th width="{100 // len(columns)}%" align="left"><h2>{esc(c.name(lang))}</h2>'
         f"<small>{esc(_(ROLE_LABELS.get(c.role, '')))} · "
-        f"{esc(_('reviewed {date}').format(date=date_text(c.reviewed)))}</small></th>"
+        f"{esc(_(TEXT['t12']).format(date=date_text(c.reviewed)))}</small></th>"
         for c in columns
     )
     rows = [
@@ -193,7 +212,5 @@ def corridor_html(
     links = "".join(
         f'<li><a href="mrc:article/{esc(slug)}">{esc(title)}</a></li>' for slug, title in related
     )
-    articles = (
-        f"<h3>{esc(_('Related articles in the library'))}</h3><ul>{links}</ul>" if links else ""
-    )
+    articles = f"<h3>{esc(_(TEXT['t7']))}</h3><ul>{links}</ul>" if links else ""
     return fee + table + articles

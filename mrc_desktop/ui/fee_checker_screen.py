@@ -348,9 +348,8 @@ class FeeCheckerScreen(Translatable, QWidget):
 
     def show_result(self) -> None:
         if self.result is None:
-            self.verdict.setHtml(
-                f"<p>{html.escape(_('Enter the costs, then press Check fees.'))}</p>"
-            )
+            hint = _("Enter the costs, then press Check fees.")
+            self.verdict.setHtml(f"<p>{html.escape(hint)}</p>")
             return
         self.verdict.setHtml(result_html(self.result, self.explain_lang.currentData() or "en"))
 
