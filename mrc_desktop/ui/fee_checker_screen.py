@@ -176,6 +176,8 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.save_button.setText(_("Save result…"))
         self.pdf_button.setText(_("Save as PDF…"))
         as_of = show_date(self.rates.as_of, "medium") if self.rates.as_of else "—"
+        self.rates_label.setText(_("Exchange rates (units of each currency for 1 US dollar):"))
+        self.rates_table.setHorizontalHeaderLabels([_("Currency"), _("Rate")])
         self.rates_note.setText(
             _(
                 "Currencies are converted with approximate reference rates as of {date}; "
