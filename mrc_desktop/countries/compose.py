@@ -76,6 +76,12 @@ def esc(text: str) -> str:
     return html.escape(text)
 
 
+def data(text: str) -> str:
+    """A paragraph of country data. It is written in English, so it keeps left-to-right
+    order inside an Arabic page."""
+    return f'<p dir="ltr">{esc(text)}</p>' if text else ""
+
+
 def sourced_line(sourced: m.Sourced, date_text: DateText, today: dt.date | None = None) -> str:
     status = _(STATUS_LABELS.get(sourced.status, sourced.status))
     line = _("As of {date} · {status}").format(date=date_text(sourced.as_of), status=status)
@@ -113,13 +119,13 @@ def wage_html(country: m.Country, date_text: DateText) -> str:
         if wage.amount is not None
         else ""
     )
-    return f"<p>{amount}{esc(wage.who)}</p>" + sourced_line(wage.sourced, date_text)
+    return f"<p>{amount}</p>{data(wage.who)}" + sourced_line(wage.sourced, date_text)
 
 
 def fact_html(fact: m.TextFact | None, date_text: DateText) -> str:
     if fact is None:
         return f"<p>{esc(_(TEXT['t4']))}</p>"
-    return f"<p>{esc(fact.text)}</p>" + sourced_line(fact.sourced, date_text)
+    return data(fact.text) + sourced_line(fact.sourced, date_text)
 
 
 def channels_html(country: m.Country, date_text: DateText) -> str:
@@ -155,9 +161,9 @@ def policy_html(corridor: m.Corridor | None, date_text: DateText) -> str:
         amount=policy.cap_amount or "", currency=policy.cap_currency, months=policy.cap_months or ""
     )
     channels = ", ".join(c.replace("_", " ") for c in corridor.channels)
-    parts = [f"<p><b>{esc(title)}</b><br/>{esc(policy.summary)}</p>"]
+    parts = [f"<p><b>{esc(title)}</b></p>{data(policy.summary)}"]
     if policy.applies_to:
-        parts.append(f"<p><i>{esc(policy.applies_to)}</i></p>")
+        parts.append(data(policy.applies_to))
     parts.append(f"<p>{esc(_(TEXT['t0']))} {esc(channels)}</p>")
     parts.append(sourced_line(policy.sourced, date_text))
     for cost in corridor.typical_costs:
