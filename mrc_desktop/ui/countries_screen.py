@@ -25,9 +25,9 @@ from mrc_desktop.countries.loader import load_country_data
 from mrc_desktop.countries.model import CountryData
 from mrc_desktop.countries.related import related_slugs
 from mrc_desktop.i18n import _
-from mrc_desktop.library.articles import load_library
 from mrc_desktop.storage.paths import content_dir
 from mrc_desktop.ui.context import AppContext
+from mrc_desktop.ui.library_loader import LibraryLoader, LoadedLibrary
 from mrc_desktop.ui.locale_format import show_date
 from mrc_desktop.ui.translatable import Translatable
 
@@ -55,13 +55,11 @@ class CountriesScreen(Translatable, QWidget):
         self.ctx = ctx
         self.setObjectName("countries_screen")
         self.data, self.problems = load_country_data(content_dir())
-        library = load_library(content_dir())
-        self._article_countries = [
-            (a.slug, a.countries)
-            for (slug, lang), a in sorted(library.articles.items())
-            if lang == "en"
-        ]
-        self._titles = {(a.slug, a.lang): a.title for a in library.articles.values()}
+        # Related articles need the library; it loads on a worker thread (about 0.6 s).
+        self._article_meta: list[tuple[str, tuple[str, ...], str]] = []
+        self._titles: dict[tuple[str, str], str] = {}
+        self._loader = LibraryLoader(content_dir(), ctx.paths.content_db)
+        self._loader.loaded.connect(self._library_loaded)
         self.heading = QLabel()
         self.heading.setObjectName("screen_heading")
         self.status = QLabel()
@@ -96,6 +94,7 @@ class CountriesScreen(Translatable, QWidget):
         self.destination.currentIndexChanged.connect(lambda _i: self.refresh())
         self.country_list.itemClicked.connect(self._pick_from_list)
         self.retranslate()
+        self._loader.start()
 
     def retranslate(self) -> None:
         lang = i18n.current_language()
@@ -121,6 +120,19 @@ class CountriesScreen(Translatable, QWidget):
             )
         self.refresh()
 
+    def _library_loaded(self, result: LoadedLibrary) -> None:
+        articles = result.library.articles
+        self._article_meta = [
+            (a.slug, a.countries, a.topic)
+            for (_slug, lang), a in sorted(articles.items())
+            if lang == "en"
+        ]
+        self._titles = {(a.slug, a.lang): a.title for a in articles.values()}
+        self.refresh()
+
+    def wait_loaded(self, timeout_ms: int = 30_000) -> bool:
+        return self._loader.wait(timeout_ms)
+
     def select(self, origin: str, destination: str) -> None:
         for combo, code in ((self.origin, origin), (self.destination, destination)):
             combo.setCurrentIndex(max(combo.findData(code), 0))
@@ -142,7 +154,7 @@ class CountriesScreen(Translatable, QWidget):
         codes = [c.code for c in (origin, destination) if c is not None]
         related = [
             (slug, self._titles.get((slug, lang)) or self._titles.get((slug, "en"), slug))
-            for slug in related_slugs(self._article_countries, codes)
+            for slug in related_slugs(self._article_meta, codes)
         ]
         self.view.setHtml(
             corridor_html(

@@ -42,6 +42,8 @@ def test_related_articles_open_in_the_library(qtbot: QtBot, ctx: AppContext) -> 
     screen = CountriesScreen(ctx)
     screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     qtbot.addWidget(screen)
+    screen.select("PH", "HK")
+    qtbot.waitUntil(lambda: "mrc:article/" in screen.view.toHtml(), timeout=30_000)
     with qtbot.waitSignal(ctx.events.open_article) as signal:
         screen._link(QUrl("mrc:article/keep-your-passport"))
     assert signal.args == ["keep-your-passport"]
@@ -118,3 +120,16 @@ def test_entered_exchange_rates_win(qtbot: QtBot, ctx: AppContext) -> None:
     second = screen.run_check()
     assert second.total_destination == 548  # 13,700 NPR at 100 per USD = 137 USD = 548 MYR
     assert first.total_destination != second.total_destination
+
+
+def test_related_articles_put_country_specific_ones_first() -> None:
+    from mrc_desktop.countries.related import related_slugs
+
+    articles = [
+        ("fees", (), "recruitment"),
+        ("hk-helpers", ("HK",), "sectors"),
+        ("complain", (), "unions"),
+        ("health", (), "social-protection"),
+    ]
+    assert related_slugs(articles, ["PH", "HK"]) == ["hk-helpers", "fees", "complain"]
+    assert related_slugs(articles, []) == []
