@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import unquote
 
 from PySide6.QtCore import Qt, QUrl
@@ -171,6 +170,3 @@ class CountriesScreen(Translatable, QWidget):
             self.status.setText(_("Copied {number}").format(number=number))
         elif url.scheme() == "mrc" and url.path().startswith("article/"):
             self.ctx.events.open_article.emit(url.path().removeprefix("article/"))
-
-    def today(self) -> dt.date:
-        return dt.date.today()
