@@ -6,6 +6,7 @@ stack and Ctrl+<n> shortcuts from this list, in ``order``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,43 +25,54 @@ class ScreenSpec:
     description: str = ""  # N_-marked tooltip
 
 
-def registered_screens() -> list[ScreenSpec]:
-    from mrc_desktop.ui.countries_screen import CountriesScreen
-    from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
-    from mrc_desktop.ui.home_screen import HomeScreen
-    from mrc_desktop.ui.library_screen import LibraryScreen
-    from mrc_desktop.ui.settings_screen import SettingsScreen
+def _lazy(module: str, name: str) -> Callable[[AppContext], QWidget]:
+    """A factory that imports its screen module only when the screen is first opened,
+    so start-up does not pay for Markdown, the sanitizer, TOML parsing and the rest."""
 
+    def make(ctx: AppContext) -> QWidget:
+        screen_class = getattr(importlib.import_module(module), name)
+        widget = screen_class(ctx)
+        assert isinstance(widget, QWidget)
+        return widget
+
+    return make
+
+
+def registered_screens() -> list[ScreenSpec]:
     specs = [
         ScreenSpec(
-            "home", N_("Home"), 0, HomeScreen, N_("This desk, today's date and where to start")
+            "home",
+            N_("Home"),
+            0,
+            _lazy("mrc_desktop.ui.home_screen", "HomeScreen"),
+            N_("This desk, today's date and where to start"),
         ),
         ScreenSpec(
             "library",
             N_("Library"),
             10,
-            LibraryScreen,
+            _lazy("mrc_desktop.ui.library_screen", "LibraryScreen"),
             N_("Information for workers, in their language"),
         ),
         ScreenSpec(
             "countries",
             N_("Countries"),
             20,
-            CountriesScreen,
+            _lazy("mrc_desktop.ui.countries_screen", "CountriesScreen"),
             N_("Country profiles and corridor rules, side by side"),
         ),
         ScreenSpec(
             "fees",
             N_("Fee checker"),
             30,
-            FeeCheckerScreen,
+            _lazy("mrc_desktop.ui.fee_checker_screen", "FeeCheckerScreen"),
             N_("Check what a worker paid against the law"),
         ),
         ScreenSpec(
             "settings",
             N_("Settings"),
             90,
-            SettingsScreen,
+            _lazy("mrc_desktop.ui.settings_screen", "SettingsScreen"),
             N_("Interface language and centre details"),
         ),
     ]
