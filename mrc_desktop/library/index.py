@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ def build_index(
     cancelled: Callable[[], bool] | None = None,
 ) -> int:
     """Write a complete new index next to ``db_path``, then swap it in atomically."""
-    tmp = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    tmp = db_path.with_name(f"{db_path.name}.building-{os.getpid()}-{threading.get_ident()}")
     for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         leftover.unlink(missing_ok=True)
     conn = connect(tmp)
@@ -172,7 +173,24 @@ def ensure_index(
     cancelled: Callable[[], bool] | None = None,
     library: Library | None = None,
 ) -> IndexStatus:
-    """Rebuild ``content.db`` if the content changed since it was built."""
+    """Rebuild ``content.db`` if the content changed since it was built.
+
+    Several screens load the library at once; one build at a time, and whoever waited
+    finds the index already current."""
+    with _BUILD_LOCK:
+        return _ensure_index(db_path, content_root, progress, cancelled, library)
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _ensure_index(
+    db_path: Path,
+    content_root: Path,
+    progress: ProgressFn | None,
+    cancelled: Callable[[], bool] | None,
+    library: Library | None,
+) -> IndexStatus:
     digest = content_hash(content_root)
     if stored_hash(db_path) == digest:
         conn = sqlite_build.connect(str(db_path))

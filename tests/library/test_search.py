@@ -134,3 +134,21 @@ def test_cancelled_build_keeps_the_old_index(content: Path, tmp_path: Path) -> N
         build_index(db, load_library(content), content_hash(content), cancelled=lambda: True)
     assert db.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
+
+
+def test_two_loaders_at_once_build_one_valid_index(content: Path, tmp_path: Path) -> None:
+    """The Library and Countries screens may both ask for the index at the same moment."""
+    import threading
+
+    db = tmp_path / "content.db"
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(ensure_index(db, content))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.rebuilt for r in results) == [False, True]
+    assert found(SearchIndex(db), "passport", lang="en") == {("fees", "en"), ("passport", "en")}
+    assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
