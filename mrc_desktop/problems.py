@@ -1,9 +1,17 @@
-"""A problem found in a content file, reported as ``file:line: message``."""
+"""Content quality shared by articles and country data: problems reported as
+``file:line: message``, and when content counts as stale."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+
+STALE_AFTER_DAYS = 548  # about 18 months: content checked longer ago than this is flagged
+
+
+def is_stale(checked: dt.date, today: dt.date | None = None) -> bool:
+    return ((today or dt.date.today()) - checked).days > STALE_AFTER_DAYS
 
 
 @dataclass(frozen=True)

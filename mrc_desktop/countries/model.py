@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from mrc_desktop.problems import is_stale
+
 INSTRUMENTS = ("C97", "C143", "C181", "C189", "P029", "C188")
 RATIFICATION_STATUSES = ("ratified", "not_found", "not_member", "applied", "planned")
 FACT_STATUSES = ("verified", "partly_verified", "unverified")
@@ -32,7 +34,6 @@ COST_KINDS = (
     "loan_deduction",
     "other",
 )
-STALE_AFTER_DAYS = 548  # about 18 months
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Sourced:
     sources: tuple[str, ...]
 
     def is_stale(self, today: dt.date | None = None) -> bool:
-        return ((today or dt.date.today()) - self.as_of).days > STALE_AFTER_DAYS
+        return is_stale(self.as_of, today)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,12 @@ import markdown
 
 from mrc_desktop.i18n import LANGUAGES, SOURCE_LANGUAGE
 from mrc_desktop.library.topics import SECTORS, TOPICS
-from mrc_desktop.problems import ContentError, ContentProblem
+from mrc_desktop.problems import ContentError, ContentProblem, is_stale
 
 STATUSES = ("source", "draft", "reviewed")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEADER_KEY = re.compile(r"^[ ]{0,3}([A-Za-z0-9_-]+):")
 H2 = re.compile(r"^## +(.+?)\s*#*\s*$")
-STALE_AFTER_DAYS = 548  # about 18 months
 # Words that must not appear in content (ARCHITECTURE.md, "Content rules").
 BANNED_TERMS: dict[str, str] = {
     r"\billegal (?:migrants?|workers?|immigrants?|aliens?)\b": (
@@ -65,7 +64,7 @@ class Article:
         return self.status == "source"
 
     def is_stale(self, today: dt.date | None = None) -> bool:
-        return ((today or dt.date.today()) - self.reviewed).days > STALE_AFTER_DAYS
+        return is_stale(self.reviewed, today)
 
 
 def _line_of_key(lines: list[str], key: str) -> int:

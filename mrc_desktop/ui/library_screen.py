@@ -35,7 +35,7 @@ from mrc_desktop.library.compose import article_html, badges, bilingual_html
 from mrc_desktop.library.search import SearchIndex
 from mrc_desktop.library.topics import TOPICS
 from mrc_desktop.reports.handout import Handout, save_pdf
-from mrc_desktop.storage.paths import content_dir
+from mrc_desktop.storage.paths import content_dir, locales_dir
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.library_loader import LibraryLoader, LoadedLibrary
 from mrc_desktop.ui.locale_format import show_date
@@ -464,19 +464,13 @@ class LibraryScreen(Translatable, QWidget):
         if article is None:
             return None
         lang = article.lang
-        tr = i18n.translation_for(lang, self._locales()).gettext
+        tr = i18n.translation_for(lang, locales_dir()).gettext
         printed = show_date(dt.date.today(), "long", lang)
         centre = self.ctx.settings.get("centre_name")
         masthead = tr(i18n.N_("{centre} · printed on {date}")).format(centre=centre, date=printed)
         return Handout(
             article.title, self.page_html(worker, counsellor), lang, centre, printed, masthead
         )
-
-    @staticmethod
-    def _locales() -> Path:
-        from mrc_desktop.storage.paths import locales_dir
-
-        return locales_dir()
 
     def save_pdf_dialog(self) -> None:
         handout = self.handout()

@@ -9,12 +9,17 @@ from mrc_desktop.ui.countries_screen import CountriesScreen
 from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
 
 
+def open_screen(qtbot: QtBot, ctx: AppContext, screen_class):  # type: ignore[no-untyped-def]
+    screen = screen_class(ctx)
+    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    qtbot.addWidget(screen)
+    return screen
+
+
 def test_corridor_side_by_side_and_copy_a_hotline(
     qtbot: QtBot, ctx: AppContext, qapp: QApplication
 ) -> None:
-    screen = CountriesScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, CountriesScreen)
     screen.select("NP", "MY")
     text = screen.view.toPlainText()
     assert "Nepal" in text and "Malaysia" in text
@@ -31,17 +36,13 @@ def test_corridor_side_by_side_and_copy_a_hotline(
 
 
 def test_unknown_corridor_says_which_rules_apply(qtbot: QtBot, ctx: AppContext) -> None:
-    screen = CountriesScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, CountriesScreen)
     screen.select("ET", "JO")
     assert "No data for this corridor yet" in screen.view.toPlainText()
 
 
 def test_related_articles_open_in_the_library(qtbot: QtBot, ctx: AppContext) -> None:
-    screen = CountriesScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, CountriesScreen)
     screen.select("PH", "HK")
     qtbot.waitUntil(lambda: "mrc:article/" in screen.view.toHtml(), timeout=30_000)
     with qtbot.waitSignal(ctx.events.open_article) as signal:
@@ -64,9 +65,7 @@ def fill_row(
 
 
 def test_fill_the_form_and_read_the_verdict(qtbot: QtBot, ctx: AppContext) -> None:
-    screen = FeeCheckerScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, FeeCheckerScreen)
     screen.origin.setCurrentIndex(screen.origin.findData("NP"))
     screen.destination.setCurrentIndex(screen.destination.findData("MY"))
     assert screen.wage_currency.currentData() == "MYR"
@@ -86,9 +85,7 @@ def test_fill_the_form_and_read_the_verdict(qtbot: QtBot, ctx: AppContext) -> No
 
 
 def test_bad_input_is_shown_at_the_field(qtbot: QtBot, ctx: AppContext) -> None:
-    screen = FeeCheckerScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, FeeCheckerScreen)
     screen.origin.setCurrentIndex(screen.origin.findData("NP"))
     screen.destination.setCurrentIndex(screen.destination.findData("MY"))
     fill_row(screen, 0, "visa", "-5")
@@ -105,9 +102,7 @@ def test_bad_input_is_shown_at_the_field(qtbot: QtBot, ctx: AppContext) -> None:
 
 
 def test_entered_exchange_rates_win(qtbot: QtBot, ctx: AppContext) -> None:
-    screen = FeeCheckerScreen(ctx)
-    screen.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    qtbot.addWidget(screen)
+    screen = open_screen(qtbot, ctx, FeeCheckerScreen)
     screen.origin.setCurrentIndex(screen.origin.findData("NP"))
     screen.destination.setCurrentIndex(screen.destination.findData("MY"))
     screen.wage.setText("1700")
