@@ -131,6 +131,31 @@ def _m0001(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_attachments_drafts")
+def _m0002(db: sqlite_utils.Database) -> None:
+    # Attachments live inside the encrypted database, so they are encrypted at rest and
+    # included in every backup with no second key to manage. Append-only like entries.
+    # Drafts are this desk's unsaved forms (per user); they are never synced.
+    db.executescript(
+        """
+        create table attachments (
+            id text primary key, case_id text not null references cases(id),
+            name text not null, media_type text not null, size integer not null,
+            sha256 text not null, content blob not null,
+            created_at text not null, origin_desk text not null, author text not null);
+        create index attachments_case on attachments (case_id, created_at);
+        create trigger attachments_no_update before update on attachments
+            begin select raise(abort, 'attachments are append-only'); end;
+        create trigger attachments_no_delete before delete on attachments
+            begin select raise(abort, 'attachments are append-only'); end;
+        create table drafts (
+            user_id text not null, form text not null, saved_at text not null,
+            payload text not null, primary key (user_id, form));
+        create index cases_live_updated on cases (deleted, updated_at);
+        """
+    )
+
+
 def open_case_store(
     path: Path, passphrase: str, create: bool = False, params: KeyParams | None = None
 ) -> sqlite_utils.Database:

@@ -114,6 +114,17 @@ class DeskStore:
             )
         return DeskState(row[0], row[1], run_id, last is not None and last[0] is None)
 
+    def desk_id(self) -> str:
+        """This desk's identity, made on first use (for commands that do not record a run)."""
+        with self.conn:
+            row = self.conn.execute("select desk_id from desk_identity").fetchone()
+            if row is None:
+                row = (uuid7(),)
+                self.conn.execute(
+                    "insert into desk_identity values (?, ?, ?)", [row[0], _now(), __version__]
+                )
+        return str(row[0])
+
     def end_run(self, run_id: str) -> None:
         with self.conn:
             self.conn.execute("update app_runs set ended_at = ? where run_id = ?", [_now(), run_id])

@@ -44,6 +44,16 @@ class AppPaths:
         return self.data / "desk.db"
 
     @property
+    def cases_db(self) -> Path:
+        """The encrypted case store (SQLCipher); its key-derivation file sits beside it."""
+        return self.data / "cases.db"
+
+    @property
+    def backups(self) -> Path:
+        """Encrypted daily backups of the case store, rotated."""
+        return self.data / "backups"
+
+    @property
     def content_db(self) -> Path:
         """The search index: derived from the content folder, public, rebuilt at will."""
         return self.cache / "content.db"
