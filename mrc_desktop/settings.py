@@ -35,7 +35,19 @@ DECLARED: tuple[Setting, ...] = (
     Setting("first_run_done", bool, False, N_("The first-run setup has been completed")),
     Setting("window_geometry", str, "", N_("Size and position of the main window")),
     Setting("reader_text_size", int, 0, N_("Text size in the article reader (steps)")),
+    Setting(
+        "auto_lock_minutes",
+        int,
+        5,
+        N_("Lock the case log after this many minutes without use (1 to 60)"),
+    ),
+    Setting("backup_keep", int, 14, N_("Daily case-log backups to keep (1 to 90)")),
 )
+LIMITS: dict[str, tuple[int, int]] = {
+    "auto_lock_minutes": (1, 60),
+    "backup_keep": (1, 90),
+    "reader_text_size": (-4, 12),
+}
 BY_NAME = {s.name: s for s in DECLARED}
 
 
@@ -73,6 +85,9 @@ class Settings:
 
 def _valid(spec: Setting, value: Any) -> bool:
     if type(value) is not spec.type:  # bool is an int subclass: compare exactly
+        return False
+    low, high = LIMITS.get(spec.name, (None, None))
+    if isinstance(value, int) and low is not None and high is not None and not low <= value <= high:
         return False
     return not spec.choices or value in spec.choices
 

@@ -81,3 +81,19 @@ def ctx(qapp):  # type: ignore[no-untyped-def]
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     switcher.apply("en")
     store.close()
+
+
+@pytest.fixture
+def case_session(ctx):  # type: ignore[no-untyped-def]
+    """An unlocked case log (cheap Argon2id) with an administrator 'admin' logged in."""
+    from mrc_desktop.ui.cases.session import CaseSession
+    from tests.fast_keys import FAST, MIN_COST, PASS
+
+    session = CaseSession(ctx.paths, ctx.desk.desk_id, key_params=FAST, password_cost=MIN_COST)
+    ctx.cases = session
+    db = session.create_store(PASS)
+    admin = session.create_admin(db, "admin", "Test Admin", "admin-password")
+    session.attach(db, PASS)
+    session.log_in(admin)
+    yield session
+    session.close()

@@ -102,20 +102,25 @@ class CaseRepository:
     # -- writes -------------------------------------------------------------------
     def create_case(self, fields: dict[str, Any]) -> str:
         values = self._checked(fields, creating=True)
-        case_id, stamp = uuid7(), now()
-        values.setdefault("reference", self._next_reference(stamp))
-        values.setdefault("status", "new")
-        columns = ["id", "created_at", "updated_at", "origin_desk", "created_by", *values]
-        ", ".join("?" * len(columns))
         with self.db.conn:
-            self.db.execute(
-                f"insert into cases ({', '.join(columns)})"
-                f" values ({', '.join('?' * len(columns))})",
-                [case_id, stamp, stamp, self.desk_id, self.user.id, *values.values()],
-            )
-            self._audit("create", case_id)
-            self._reindex(case_id)
-        return case_id
+            return self._insert_case(values, "create")
+
+    def create_cases(self, rows: list[dict[str, Any]], action: str = "create") -> list[str]:
+        """Create many cases in one transaction: all of them, or none (imports).
+
+        Every row is validated before anything is written; a bad row raises
+        ``ValidationError`` with a note naming its index. ``action`` names the audit row
+        each case gets (``import`` for spreadsheet imports).
+        """
+        checked = []
+        for index, fields in enumerate(rows):
+            try:
+                checked.append(self._checked(fields, creating=True))
+            except ValidationError as exc:
+                exc.add_note(f"row {index}")
+                raise
+        with self.db.conn:
+            return [self._insert_case(values, action) for values in checked]
 
     def update_case(self, case_id: str, changes: dict[str, Any]) -> list[str]:
         """Change header fields; every changed field is audited (old → new). Returns them."""
@@ -167,6 +172,18 @@ class CaseRepository:
             self._audit(f"add_{kind}", case_id)
             self._reindex(case_id)
         return entry_id
+
+    def record(
+        self,
+        action: str,
+        case_id: str | None,
+        name: str | None = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """Write one audit entry on its own (log-in, lock, export, a viewed attachment…)."""
+        with self.db.conn:
+            self._audit(action, case_id, name, old, new)
 
     # -- reads --------------------------------------------------------------------
     def open_case(self, case_id: str) -> dict[str, Any]:
@@ -273,6 +290,20 @@ class CaseRepository:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # -- helpers ------------------------------------------------------------------
+    def _insert_case(self, values: dict[str, Any], action: str) -> str:
+        """Insert one checked case with its audit row and index entry; the caller commits."""
+        case_id, stamp = uuid7(), now()
+        values.setdefault("reference", self._next_reference(stamp))
+        values.setdefault("status", "new")
+        columns = ["id", "created_at", "updated_at", "origin_desk", "created_by", *values]
+        self.db.execute(
+            f"insert into cases ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+            [case_id, stamp, stamp, self.desk_id, self.user.id, *values.values()],
+        )
+        self._audit(action, case_id)
+        self._reindex(case_id)
+        return case_id
+
     def _checked(self, fields: dict[str, Any], creating: bool) -> dict[str, Any]:
         unknown = [k for k in fields if k not in CASE_FIELDS]
         if unknown:

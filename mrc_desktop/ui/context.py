@@ -6,7 +6,8 @@ main-window object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QObject, Qt, QTranslator, Signal
 from PySide6.QtWidgets import QApplication
@@ -17,6 +18,9 @@ from mrc_desktop.storage.desk_store import DeskState, DeskStore
 from mrc_desktop.storage.paths import AppPaths, locales_dir
 from mrc_desktop.typefaces import ui_font
 from mrc_desktop.ui.translatable import broadcast_language_change
+
+if TYPE_CHECKING:
+    from mrc_desktop.ui.cases.session import CaseSession
 
 
 class LanguageSwitcher(QObject):
@@ -81,3 +85,12 @@ class AppContext:
     languages: LanguageSwitcher
     events: AppEvents
     store: DeskStore
+    cases: CaseSession | None = field(default=None)
+
+    def case_session(self) -> CaseSession:
+        """The case log, made on first use (its modules stay off the start-up path)."""
+        if self.cases is None:
+            from mrc_desktop.ui.cases.session import CaseSession
+
+            self.cases = CaseSession(self.paths, self.desk.desk_id)
+        return self.cases

@@ -10,20 +10,12 @@ from PySide6.QtCore import QThread, Signal
 
 from mrc_desktop.library.articles import Library, load_library
 from mrc_desktop.library.index import IndexCancelled, IndexStatus, ensure_index
+from mrc_desktop.ui.background import keep_alive, stop_all
 
 log = logging.getLogger("mrc_desktop.library")
 
 
-# Running loaders are kept here until they finish, so a loader never dies with the screen
-# that started it (a QThread destroyed while running aborts the process).
-_RUNNING: set[LibraryLoader] = set()
-
-
-def stop_all(timeout_ms: int = 10_000) -> None:
-    """Cancel every running loader and wait for it (on quit, and between tests)."""
-    for loader in list(_RUNNING):
-        loader.cancel()
-        loader.wait(timeout_ms)
+__all__ = ["LibraryLoader", "LoadedLibrary", "stop_all"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +38,7 @@ class LibraryLoader(QThread):
         self._root = content_root
         self._db = db_path
         self._stop = False
-        _RUNNING.add(self)
-        self.finished.connect(lambda: _RUNNING.discard(self))
+        keep_alive(self)  # a loader never dies with the screen that started it
 
     def cancel(self) -> None:
         self._stop = True

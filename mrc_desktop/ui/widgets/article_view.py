@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QThread, QUrl, Signal
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QWidget
 
 from mrc_desktop.i18n import _, pgettext
 from mrc_desktop.library.render import is_external
+from mrc_desktop.ui.background import run_task
 
 READER_CSS = """
 body { line-height: 150%; }
@@ -23,21 +24,6 @@ MIN_ZOOM, MAX_ZOOM = -4, 12
 # Articles longer than this are converted to HTML on a worker thread, so that a very long
 # one (1 MB and more) never freezes the window.
 ASYNC_FROM_CHARS = 50_000
-
-
-_RUNNING: set[QThread] = set()  # kept alive until finished, even if their view goes away
-
-
-class _Composer(QThread):
-    composed = Signal(int, str)
-
-    def __init__(self, request: int, compose: Callable[[], str]) -> None:
-        super().__init__()
-        self._request = request
-        self._compose = compose
-
-    def run(self) -> None:
-        self.composed.emit(self._request, self._compose())
 
 
 class ArticleView(QTextBrowser):
@@ -66,20 +52,23 @@ class ArticleView(QTextBrowser):
             self.setHtml(compose())
             return
         self.setPlainText(_("Opening a long article…"))
-        composer = _Composer(self._request, compose)
-        composer.composed.connect(self._composed)
-        composer.finished.connect(lambda: _RUNNING.discard(composer))
-        _RUNNING.add(composer)
+        request = self._request
         self._pending += 1
-        composer.start()
+        # Bound methods, not lambdas: Qt drops the connection if this view is deleted first.
+        run_task(lambda: (request, compose()), self._composed, self._compose_failed)
 
     def is_composing(self) -> bool:
         return self._pending > 0
 
-    def _composed(self, request: int, page: str) -> None:
+    def _composed(self, result: tuple[int, str]) -> None:
         self._pending -= 1
+        request, page = result
         if request == self._request:  # a newer page was asked for meanwhile: drop this one
             self.setHtml(page)
+
+    def _compose_failed(self, exc: BaseException) -> None:
+        self._pending -= 1
+        self.setPlainText(_("This article could not be shown."))
 
     def zoom(self) -> int:
         return self._zoom

@@ -1,0 +1,1 @@
+"""The case log's screens: unlock, case list, intake, case page, agencies, audit."""
