@@ -17,7 +17,7 @@ import sqlite_utils
 from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS
 from mrc_desktop.cases.users import User
 from mrc_desktop.cases.validation import clean_text, validate_case
-from mrc_desktop.cases.vocab import ENTRY_KINDS
+from mrc_desktop.cases.vocab import ENTRY_KINDS, STATUSES
 from mrc_desktop.storage.ids import uuid7
 
 LIST_COLUMNS = (
@@ -149,12 +149,21 @@ class CaseRepository:
             )
             self._audit("delete", case_id)
 
-    def add_entry(self, case_id: str, kind: str, payload: dict[str, Any]) -> str:
+    def add_entry(
+        self, case_id: str, kind: str, payload: dict[str, Any], status: str | None = None
+    ) -> str:
+        """Append a note, action, referral… ``status``, if given, changes the case's status
+        in the same transaction (a referral moves a new case to "referred")."""
         if kind not in ENTRY_KINDS:
             raise ValueError(f"unknown entry kind {kind!r}")
-        self._row(case_id)
+        current = self._row(case_id)
+        if status is not None and status not in STATUSES:
+            raise ValidationError({"status": "Choose one of the options."})
         entry_id = uuid7()
         with self.db.conn:
+            if status is not None and status != current["status"]:
+                self.db.execute("update cases set status = ? where id = ?", [status, case_id])
+                self._audit("change", case_id, "status", current["status"], status)
             self.db.execute(
                 "insert into case_entries (id, case_id, kind, created_at, origin_desk, author,"
                 " payload) values (?, ?, ?, ?, ?, ?, ?)",
