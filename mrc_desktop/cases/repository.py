@@ -202,6 +202,10 @@ class CaseRepository:
             self._audit("view", case_id)
         return row
 
+    def open_case_header(self, case_id: str) -> dict[str, Any]:
+        """The case row without an audited view (for workflow checks, never for display)."""
+        return self._row(case_id)
+
     def entries(self, case_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "select id, kind, created_at, author, payload from case_entries where case_id = ?"

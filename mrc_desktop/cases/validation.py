@@ -33,6 +33,11 @@ CHOICES = {
     "stage": vocab.STAGES,
     "sector": vocab.SECTORS,
     "recruitment_channel": vocab.CHANNELS,
+    "contract_written": vocab.YES_NO_UNKNOWN,
+    "contract_substituted": vocab.YES_NO_UNKNOWN,
+    "union_member": vocab.YES_NO_UNKNOWN,
+    "retaliation_risk": vocab.RETALIATION_RISK,
+    "documents_held_by": vocab.DOCUMENT_HOLDERS,
 }
 
 

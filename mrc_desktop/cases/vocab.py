@@ -120,3 +120,28 @@ ORG_KINDS = {
     "embassy": N_("Embassy"),
     "ngo": N_("NGO"),
 }
+
+YES_NO_UNKNOWN = {
+    "yes": N_("Yes"),
+    "no": N_("No"),
+    "unknown": N_("Not known"),
+}
+RETALIATION_RISK = {
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+    "not_assessed": N_("Not assessed"),
+}
+DOCUMENT_HOLDERS = {
+    "worker": N_("The worker"),
+    "employer": N_("The employer"),
+    "agency": N_("The recruitment agency"),
+    "other": N_("Someone else"),
+    "unknown": N_("Not known"),
+}
+REFERRAL_OUTCOMES = {
+    "accepted": N_("Accepted, being handled"),
+    "resolved": N_("Resolved"),
+    "declined": N_("Declined"),
+    "no_response": N_("No response"),
+}
