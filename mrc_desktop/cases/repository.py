@@ -1,8 +1,9 @@
 """Reading and writing cases: the one write path, with validation and the audit log.
 
 Every write runs in one transaction: the row, its audit entries and the search index
-change together or not at all. Personal data is read through ``open_case``, which
-records who viewed it.
+change together or not at all. That takes ``Database.atomic()``: sqlite-utils commits each
+statement run outside an explicit transaction, so ``with conn:`` alone would not. Personal
+data is read through ``open_case``, which records who viewed it.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class CaseRepository:
     # -- writes -------------------------------------------------------------------
     def create_case(self, fields: dict[str, Any]) -> str:
         values = self._checked(fields, creating=True)
-        with self.db.conn:
+        with self.db.atomic():
             return self._insert_case(values, "create")
 
     def create_cases(self, rows: list[dict[str, Any]], action: str = "create") -> list[str]:
@@ -119,7 +120,7 @@ class CaseRepository:
             except ValidationError as exc:
                 exc.add_note(f"row {index}")
                 raise
-        with self.db.conn:
+        with self.db.atomic():
             return [self._insert_case(values, action) for values in checked]
 
     def update_case(self, case_id: str, changes: dict[str, Any]) -> list[str]:
@@ -129,7 +130,7 @@ class CaseRepository:
         changed = {k: v for k, v in values.items() if current.get(k) != v}
         if not changed:
             return []
-        with self.db.conn:
+        with self.db.atomic():
             assignments = ", ".join(f"{k} = ?" for k in changed)
             self.db.execute(
                 f"update cases set {assignments}, updated_at = ? where id = ?",
@@ -143,7 +144,7 @@ class CaseRepository:
     def delete_case(self, case_id: str) -> None:
         if not self.user.can("delete_case"):
             raise PermissionDenied("only supervisors and admins delete cases")
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute(
                 "update cases set deleted = 1, updated_at = ? where id = ?", [now(), case_id]
             )
@@ -160,7 +161,7 @@ class CaseRepository:
         if status is not None and status not in STATUSES:
             raise ValidationError({"status": "Choose one of the options."})
         entry_id = uuid7()
-        with self.db.conn:
+        with self.db.atomic():
             if status is not None and status != current["status"]:
                 self.db.execute("update cases set status = ? where id = ?", [status, case_id])
                 self._audit("change", case_id, "status", current["status"], status)
@@ -191,14 +192,14 @@ class CaseRepository:
         new: Any = None,
     ) -> None:
         """Write one audit entry on its own (log-in, lock, export, a viewed attachment…)."""
-        with self.db.conn:
+        with self.db.atomic():
             self._audit(action, case_id, name, old, new)
 
     # -- reads --------------------------------------------------------------------
     def open_case(self, case_id: str) -> dict[str, Any]:
         """The whole case with its personal data; the view is recorded in the audit log."""
         row = self._row(case_id)
-        with self.db.conn:
+        with self.db.atomic():
             self._audit("view", case_id)
         return row
 
