@@ -183,6 +183,52 @@ class CaseRepository:
             self._reindex(case_id)
         return entry_id
 
+    def add_attachment_row(
+        self, case_id: str, name: str, media_type: str, content: bytes, sha256: str
+    ) -> str:
+        """Store a file checked by ``cases.attachments`` with its ``document`` entry and
+        audit row in one transaction; returns the attachment id."""
+        self._row(case_id)
+        attachment_id, stamp = uuid7(), now()
+        payload: dict[str, Any] = {
+            "attachment": attachment_id,
+            "name": name,
+            "media_type": media_type,
+            "size": len(content),
+        }
+        with self.db.atomic():
+            self.db.execute(
+                "insert into attachments (id, case_id, name, media_type, size, sha256, content,"
+                " created_at, origin_desk, author) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    attachment_id,
+                    case_id,
+                    name,
+                    media_type,
+                    len(content),
+                    sha256,
+                    content,
+                    stamp,
+                    self.desk_id,
+                    self.user.id,
+                ],
+            )
+            self.db.execute(
+                "insert into case_entries (id, case_id, kind, created_at, origin_desk, author,"
+                " payload) values (?, ?, 'document', ?, ?, ?, ?)",
+                [
+                    uuid7(),
+                    case_id,
+                    stamp,
+                    self.desk_id,
+                    self.user.id,
+                    json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                ],
+            )
+            self.db.execute("update cases set updated_at = ? where id = ?", [stamp, case_id])
+            self._audit("add_document", case_id, "attachment", None, attachment_id)
+        return attachment_id
+
     def record(
         self,
         action: str,
