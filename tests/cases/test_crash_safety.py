@@ -6,6 +6,7 @@ kills a real saving process with SIGKILL at random moments (scripts/crash_stress
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mrc_desktop.cases.schema import open_case_store
 from mrc_desktop.cases.users import create_user
 from tests.fast_keys import FAST, MIN_COST, PASS
 
+ROOT = Path(__file__).resolve().parents[2]
 DESK = "0190f0a0-0000-7000-8000-0000000000cc"
 WORKER = {
     "person_name": "Invented Worker Lina",
@@ -84,3 +86,35 @@ def test_a_change_that_fails_half_way_changes_nothing(
         "select count(*) from audit_log where case_id = ? and action = 'change'", [case_id]
     ).fetchone()[0]
     assert audit == 0
+
+
+# -- the stress run: a saving process killed with SIGKILL at random moments ------------
+sys.path.insert(0, str(ROOT / "scripts"))
+import crash_stress  # noqa: E402
+
+
+@pytest.mark.slow
+def test_saves_survive_being_killed_at_random_moments(tmp_path: Path) -> None:
+    summary = crash_stress.stress(tmp_path, kills=12, seed=20261123, max_delay=0.3, progress=False)
+    assert summary.problems == []
+    assert summary.kills == summary.integrity_ok == 12
+    assert summary.saves_acknowledged > 12
+    assert summary.acknowledged_found == summary.saves_acknowledged
+    assert summary.killed_during_a_save > 0  # kills did land in the middle of saves
+    assert summary.cases > 0 and summary.entries > 0
+
+
+def test_the_stress_check_sees_missing_and_half_written_saves(tmp_path: Path) -> None:
+    crash_stress.make_store(tmp_path)
+    acks = crash_stress.Acks()
+    acks.add("ACK create 0190f0a0-0000-7000-8000-00000000dead mk1x1z")
+    with crash_stress.opened(tmp_path) as db, db.atomic():
+        # A case row without its audit row and search entry, as a non-atomic save leaves.
+        db.execute(
+            "insert into cases (id, created_at, updated_at, origin_desk, created_by, reference)"
+            " values ('half', '2026-11-23', '2026-11-23', 'desk', 'user', 'REF-1')"
+        )
+    ok, found, problems = crash_stress.check(tmp_path, acks)
+    assert ok and found == 0
+    assert any("is missing" in p for p in problems)
+    assert any("case half has no create audit row" in p for p in problems)
