@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mrc_desktop import APP_NAME, __version__
+from mrc_desktop import APP_NAME, __version__, case_commands
 from mrc_desktop.storage.paths import app_paths
 
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate articles (file:line: message for every problem; exit 1 if any)"
     )
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the app's)")
+    case_commands.add_parsers(commands)
     return parser
 
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return fees_check(args.file, args.json, args.lang)
     if args.command == "content" and args.content_command == "check":
         return content_check(args.dir)
+    if args.command in case_commands.COMMANDS:
+        return case_commands.run(args)
     parser.print_help()
     return 0
 
