@@ -170,40 +170,39 @@ def _split(name: str) -> tuple[str, str]:
 def prepare_file(path: Path) -> PreparedFile:
     """Check and read one file for attaching. Raises ``AttachmentError``."""
     allowed_names = ", ".join(e for t in ALLOWED.values() for e in t.extensions)
+    shown = clean_name(path.name)  # messages never echo control or direction characters
     try:
         info = path.stat()
     except FileNotFoundError as exc:
         raise AttachmentError(
-            f"{path.name}: no such file",
+            f"{shown}: no such file",
             N_("The file {name} no longer exists."),
-            {"name": path.name},
+            {"name": shown},
         ) from exc
     except OSError as exc:
-        raise _unreadable(path, exc) from exc
+        raise _unreadable(shown, exc) from exc
     if not path.is_file():
-        raise AttachmentError(
-            f"{path.name}: not a file", N_("{name} is not a file."), {"name": path.name}
-        )
+        raise AttachmentError(f"{shown}: not a file", N_("{name} is not a file."), {"name": shown})
     if info.st_size == 0:
         raise AttachmentError(
-            f"{path.name}: empty file", N_("The file {name} is empty."), {"name": path.name}
+            f"{shown}: empty file", N_("The file {name} is empty."), {"name": shown}
         )
     if info.st_size > MAX_BYTES:
-        raise _too_large(path.name, info.st_size)
+        raise _too_large(shown, info.st_size)
     try:
         with path.open("rb") as handle:
             content = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise _unreadable(path, exc) from exc
+        raise _unreadable(shown, exc) from exc
     if len(content) > MAX_BYTES:  # it grew after stat()
-        raise _too_large(path.name, len(content))
+        raise _too_large(shown, len(content))
     if not content:
         raise AttachmentError(
-            f"{path.name}: empty file", N_("The file {name} is empty."), {"name": path.name}
+            f"{shown}: empty file", N_("The file {name} is empty."), {"name": shown}
         )
     media_type = detect_type(content)
     name = clean_name(path.name, media_type)
-    _stem, suffix = _split(clean_name(path.name))
+    _stem, suffix = _split(shown)
     suffix = suffix.lower()
     claimed = next((m for m, t in ALLOWED.items() if suffix in t.extensions), None)
     looks_like = describe(content)
@@ -222,7 +221,7 @@ def prepare_file(path: Path) -> PreparedFile:
         if looks_like:
             raise AttachmentError(
                 f"{name}: the content is not {label}, it looks like {looks_like}",
-                N_("This file is not {expected}: it looks like a {kind} file."),
+                N_("This file is not {expected}: it looks like a file of type {kind}."),
                 {"expected": label, "kind": looks_like},
                 labels=("expected",),
             )
@@ -243,11 +242,11 @@ def _too_large(name: str, size: int) -> AttachmentError:
     )
 
 
-def _unreadable(path: Path, exc: OSError) -> AttachmentError:
+def _unreadable(name: str, exc: OSError) -> AttachmentError:
     return AttachmentError(
-        f"{path.name}: cannot read ({exc.strerror or exc})",
+        f"{name}: cannot read ({exc.strerror or type(exc).__name__})",
         N_("The file {name} could not be read."),
-        {"name": path.name},
+        {"name": name},
     )
 
 

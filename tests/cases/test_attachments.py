@@ -104,7 +104,9 @@ def test_accepted_types_are_told_by_content(
 def test_a_document_renamed_jpg_is_refused_naming_what_it_looks_like(tmp_path: Path) -> None:
     with pytest.raises(AttachmentError) as caught:
         prepare_file(write(tmp_path, "passport.jpg", docx_bytes()))
-    assert caught.value.text() == "This file is not a JPEG image: it looks like a DOCX file."
+    assert (
+        caught.value.text() == "This file is not a JPEG image: it looks like a file of type DOCX."
+    )
     assert "DOCX" in caught.value.reason
 
 
@@ -121,7 +123,7 @@ def test_extension_and_content_must_agree(tmp_path: Path) -> None:
         prepare_file(write(tmp_path, "photo.jpg", png_bytes()))
     with pytest.raises(AttachmentError) as caught:
         prepare_file(write(tmp_path, "contract.pdf", JPEG))
-    assert "not a PDF document: it looks like a JPG file" in caught.value.text()
+    assert "not a PDF document: it looks like a file of type JPG" in caught.value.text()
 
 
 def test_other_kinds_of_file_are_refused_whatever_they_hold(tmp_path: Path) -> None:
@@ -200,6 +202,9 @@ def test_empty_missing_and_folder_are_refused(tmp_path: Path) -> None:
     with pytest.raises(AttachmentError) as caught:
         prepare_file(write(tmp_path, "empty.pdf", b""))
     assert caught.value.text() == "The file empty.pdf is empty."
+    with pytest.raises(AttachmentError) as caught:
+        prepare_file(write(tmp_path, "blank\u202e.pdf", b""))
+    assert caught.value.text() == "The file blank.pdf is empty."  # no hidden marks echoed
     with pytest.raises(AttachmentError, match="no such file"):
         prepare_file(tmp_path / "gone.pdf")
     (tmp_path / "folder.pdf").mkdir()
