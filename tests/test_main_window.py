@@ -83,7 +83,9 @@ def test_shortcuts_dialog_lists_the_real_shortcuts(window: MainWindow) -> None:
     assert rows["Keyboard shortcuts"] == "F1"
     assert rows["Quit"] == "Ctrl+Q"
     assert rows["Go to Library"] == "Ctrl+2"
-    assert rows["Go to Settings"] == "Ctrl+5"
+    assert rows["Go to Cases"] == "Ctrl+5"
+    assert rows["Go to Settings"] == "Ctrl+6"
+    assert rows["Lock the case log"] == "Ctrl+L"
     assert rows["Settings"] == "Ctrl+,"
 
 

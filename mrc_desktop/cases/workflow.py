@@ -20,6 +20,7 @@ from mrc_desktop.i18n import N_
 
 MAX_NOTE = 20_000
 MAX_NAME = 200
+MAX_CONTACT = 1000
 
 
 def _text(problems: dict[str, str], name: str, value: str, limit: int, required: bool) -> str:
@@ -66,7 +67,7 @@ def refer(
     if org_kind not in vocab.ORG_KINDS:
         problems["org_kind"] = N_("Choose one of the options.")
     org_name = _text(problems, "org_name", org_name, MAX_NAME, required=True)
-    contact = _text(problems, "contact", contact, MAX_NAME, required=False)
+    contact = _text(problems, "contact", contact, MAX_CONTACT, required=False)
     reason = _text(problems, "reason", reason, MAX_NOTE, required=False)
     _date(problems, "sent_on", sent_on)
     if problems:

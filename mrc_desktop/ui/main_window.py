@@ -112,7 +112,13 @@ class MainWindow(Translatable, QMainWindow):
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.quit_action.triggered.connect(self.close)
+        self.lock_action = QAction(self)
+        self.lock_action.setObjectName("lock_action")
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_action.triggered.connect(self.lock_cases)
         self.file_menu.addAction(self.settings_action)
+        self.file_menu.addAction(self.lock_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
         self.screen_actions: list[QAction] = []
@@ -142,12 +148,18 @@ class MainWindow(Translatable, QMainWindow):
         self.help_menu.addAction(self.about_action)
         for action in [
             self.settings_action,
+            self.lock_action,
             self.quit_action,
             *self.screen_actions,
             self.shortcuts_action,
         ]:
             self.addAction(action)
         self._sync_language_menu(i18n.current_language())
+
+    def lock_cases(self) -> None:
+        """Quick lock: hide every piece of personal data until someone logs in again."""
+        if self.ctx.cases is not None:
+            self.ctx.cases.lock()
 
     def shortcut_actions(self) -> list[QAction]:
         """Every action with a keyboard shortcut, for the shortcuts list in Help."""
@@ -180,6 +192,7 @@ class MainWindow(Translatable, QMainWindow):
         self.help_menu.setTitle(_("&Help"))
         self.language_menu.setTitle(_("&Language"))
         self.settings_action.setText(_("&Settings…"))
+        self.lock_action.setText(_("&Lock the case log"))
         self.quit_action.setText(_("&Quit"))
         self.shortcuts_action.setText(_("&Keyboard shortcuts"))
         self.about_action.setText(_("&About MRC Desk"))
@@ -211,4 +224,6 @@ class MainWindow(Translatable, QMainWindow):
         geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         self.ctx.settings.set("window_geometry", geometry)
         self.ctx.settings.save()
+        if self.ctx.cases is not None:
+            self.ctx.cases.close()  # drafts are saved first; the key leaves memory
         super().closeEvent(event)

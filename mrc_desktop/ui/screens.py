@@ -69,6 +69,13 @@ def registered_screens() -> list[ScreenSpec]:
             N_("Check what a worker paid against the law"),
         ),
         ScreenSpec(
+            "cases",
+            N_("Cases"),
+            40,
+            _lazy("mrc_desktop.ui.cases.cases_screen", "CasesScreen"),
+            N_("The encrypted case log: intake, referrals, follow-ups"),
+        ),
+        ScreenSpec(
             "settings",
             N_("Settings"),
             90,

@@ -30,6 +30,7 @@ MISSING, CLOSED, LOCKED, UNLOCKED = "missing", "closed", "locked", "unlocked"
 
 class CaseSession(QObject):
     state_changed = Signal(str)
+    about_to_lock = Signal()  # forms save their drafts while the user is still known
     cases_changed = Signal(str)  # a case id, or "" when many changed
     agencies_changed = Signal()
 
@@ -113,6 +114,7 @@ class CaseSession(QObject):
     def lock(self) -> None:
         if self.user is None:
             return
+        self.about_to_lock.emit()
         self.repo.record("lock", None)
         self.user = None
         log.info("case log locked")
@@ -120,7 +122,7 @@ class CaseSession(QObject):
 
     def close(self) -> None:
         if self.db is not None:
-            self.user = None
+            self.lock()
             self.db.close()
             self.db = None
             self._passphrase = ""
