@@ -35,6 +35,19 @@ def main() -> int:
         help="fees: fill in the Nepal → Malaysia example and check it",
     )
     parser.add_argument("--explain-lang", help="fees: language of the explanation")
+    parser.add_argument(
+        "--demo-cases",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cases: make a case log with N invented cases, log in and open one",
+    )
+    parser.add_argument(
+        "--case-view",
+        choices=("case", "intake", "new", "locked", "agencies", "audit"),
+        default="case",
+        help="cases: what to show on the right",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="mrc-shot-"))
@@ -87,6 +100,10 @@ def main() -> int:
             _drive_library(window.page("library"), args)
         if args.screen in ("countries", "fees") and args.corridor:
             _drive_countries(window.page(args.screen), args)
+        if args.screen == "cases" and args.demo_cases:
+            window.show_screen("home")
+            _demo_cases(window, args)
+            window.show_screen("cases")
     widget.resize(width, height)
     widget.show()
     for _ in range(5):
@@ -94,6 +111,81 @@ def main() -> int:
     widget.grab().save(args.out)
     print(args.out)
     return 0
+
+
+def _demo_cases(window: object, args: argparse.Namespace) -> None:
+    """An invented case log (bench/case_data.py): no real person's data."""
+    import datetime as dt
+    import random
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import nacl.pwhash
+
+    from bench import case_data
+    from mrc_desktop.cases import workflow
+    from mrc_desktop.storage.encrypted import KeyParams
+    from mrc_desktop.ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    session = window.ctx.case_session()
+    session._key_params = KeyParams.new(
+        nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN
+    )
+    db = session.create_store("demo passphrase for screenshots")
+    admin = session.create_admin(db, "sokha", "Sokha Chan", "demo-password")
+    session.attach(db, "demo passphrase for screenshots")
+    session.log_in(admin)
+    rng = random.Random(7)
+    repo = session.repo
+    agencies = []
+    for agency in case_data.invented_agencies(rng, 5):
+        agency_id = f"0190f0a0-0000-7000-8000-00000000000{len(agencies)}"
+        db.execute(
+            "insert into agencies (id, name, licence_no, country, licence_status, contacts,"
+            " created_at, updated_at, origin_desk) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                agency_id,
+                agency["name"],
+                agency["licence_no"],
+                agency["country"],
+                "valid",
+                agency["contacts"],
+                "2026-01-01",
+                "2026-01-01",
+                session.desk_id,
+            ],
+        )
+        agencies.append((agency_id, agency["name"]))
+    db.conn.commit()
+    case_ids = [repo.create_case(case_data.intake(rng, agencies)) for _ in range(args.demo_cases)]
+    case_id = case_ids[-1]
+    repo.update_case(case_id, {"destination_country": "TH", "origin_country": "KH"})
+    workflow.add_note(repo, case_id, "Met the worker with her sister. She wants her passport back.")
+    workflow.refer(
+        repo,
+        case_id,
+        "labour_office",
+        "1546 hotline, Department of Labour Protection and Welfare",
+        dt.date.today().isoformat(),
+        "Unpaid wages for three months; passport kept by the employer.",
+    )
+    workflow.set_follow_up(repo, case_id, dt.date.today().isoformat(), "Call the worker back")
+    session.cases_changed.emit("")
+    workspace = window.page("cases").workspace  # type: ignore[attr-defined]
+    workspace.apply_filters()
+    if args.case_view == "case":
+        workspace.open_case(case_id)
+    elif args.case_view == "intake":
+        workspace.open_case(case_id)
+        workspace.edit_case(case_id)
+    elif args.case_view == "new":
+        workspace.new_case()
+    elif args.case_view == "agencies":
+        workspace.show_agencies()
+    elif args.case_view == "audit":
+        workspace.show_audit()
+    elif args.case_view == "locked":
+        session.lock()
 
 
 def _drive_countries(screen: object, args: argparse.Namespace) -> None:

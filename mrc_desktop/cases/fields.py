@@ -35,7 +35,7 @@ SECTIONS = (
             Field("sex", N_("Sex"), "choice", vocab.SEXES),
             Field("birth_date", N_("Date of birth"), "date", hint=N_("YYYY-MM-DD, if known")),
             Field("age", N_("Age in years"), "line", hint=N_("If the date of birth is not known")),
-            Field("nationality", N_("Nationality"), "country"),
+            Field("nationality", N_("Nationality"), "line"),
             Field("language", N_("Language the worker prefers"), "line"),
             Field("phone", N_("Phone"), "line", hint=N_("With the country code, e.g. +855")),
             Field("messaging", N_("Messaging app or other contact"), "line"),

@@ -34,6 +34,7 @@ class MainWindow(Translatable, QMainWindow):
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setMaximumWidth(240)
+        self.sidebar.setMinimumWidth(150)
         self.stack = QStackedWidget()
         self._pages: dict[str, QWidget] = {}
         self._holders: list[QHBoxLayout] = []

@@ -268,7 +268,7 @@ def test_refer_to_a_union_and_set_a_follow_up(qtbot, workspace, case_session) ->
     follow.inputs["text"].setPlainText("Call the union")  # type: ignore[attr-defined]
     follow._accept()
     assert "due today" in page.follow_ups.item(0).text()
-    assert "1 follow-up is due today" in workspace.reminder.text()
+    assert workspace.reminder.text() == "1 follow-up is due today."
     workspace.show_due()
     assert "Call the union" in workspace.due_list.item(0).text()
     page.follow_ups.setCurrentRow(0)

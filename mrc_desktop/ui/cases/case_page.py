@@ -70,6 +70,10 @@ class CasePage(Translatable, QWidget):
 
         self.heading = QLabel()
         self.heading.setObjectName("case_heading")
+        heading_font = self.heading.font()
+        heading_font.setPointSizeF(heading_font.pointSizeF() * 1.35)
+        heading_font.setBold(True)
+        self.heading.setFont(heading_font)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label = QLabel()
         self.status = QComboBox()

@@ -53,6 +53,7 @@ class CaseWorkspace(Translatable, QWidget):
         self.session = session
         self.ctx = ctx
         self._extras: dict[str, QWidget] = {}
+        self._fitted = False
 
         self.new_button = QPushButton()
         self.new_button.setObjectName("cases_new")
@@ -91,7 +92,8 @@ class CaseWorkspace(Translatable, QWidget):
         self.to_filter = QLineEdit()
         self.to_filter.setObjectName("filter_to")
         for line in (self.from_filter, self.to_filter):
-            line.setMaximumWidth(120)
+            line.setMaximumWidth(150)
+            line.setMinimumWidth(120)
             line.editingFinished.connect(self.apply_filters)
         for combo in (
             self.status_filter,
@@ -100,7 +102,16 @@ class CaseWorkspace(Translatable, QWidget):
             self.assignee_filter,
         ):
             combo.activated.connect(self.apply_filters)
+            # Long category names must not push the window wider than a small screen.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(10)
         self.destination_filter.activated.connect(self.apply_filters)
+        self.destination_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.destination_filter.setMinimumContentsLength(10)
         self.clear_button = QPushButton()
         self.clear_button.setObjectName("filter_clear")
         self.clear_button.clicked.connect(self.clear_filters)
@@ -196,8 +207,9 @@ class CaseWorkspace(Translatable, QWidget):
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([560, 640])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
@@ -205,6 +217,7 @@ class CaseWorkspace(Translatable, QWidget):
         layout.addWidget(splitter, 1)
 
         self.model.modelReset.connect(self._show_count)
+        self.model.modelReset.connect(self._fit_columns)
         self.model.rowsInserted.connect(self._show_count)
         session.cases_changed.connect(self._cases_changed)
         session.agencies_changed.connect(self._fill_agencies)
@@ -297,6 +310,14 @@ class CaseWorkspace(Translatable, QWidget):
         self.count_label.setText(
             i18n.ngettext("{count} case", "{count} cases", total).format(count=show_number(total))
         )
+
+    def _fit_columns(self) -> None:
+        if self.model.rowCount() and not self._fitted:
+            self.table.resizeColumnsToContents()
+            for column in range(self.model.columnCount()):
+                width = min(self.table.columnWidth(column), 240)
+                self.table.setColumnWidth(column, width)
+            self._fitted = True
 
     def _show_user(self) -> None:
         user = self.session.user
@@ -440,12 +461,18 @@ class CaseWorkspace(Translatable, QWidget):
         if not due:
             self.reminder.hide()
             return
-        self.reminder.setText(
-            i18n.ngettext(
+        if overdue:
+            text = i18n.ngettext(
                 "{count} follow-up is due today or overdue ({overdue} overdue).",
                 "{count} follow-ups are due today or overdue ({overdue} overdue).",
                 len(due),
-            ).format(count=show_number(len(due)), overdue=show_number(overdue))
+            )
+        else:
+            text = i18n.ngettext(
+                "{count} follow-up is due today.", "{count} follow-ups are due today.", len(due)
+            )
+        self.reminder.setText(
+            text.format(count=show_number(len(due)), overdue=show_number(overdue))
         )
         self.reminder.show()
 
