@@ -103,6 +103,14 @@ ROLES = {
     "supervisor": N_("Supervisor"),
     "admin": N_("Administrator"),
 }
+# A recruitment agency's licence as the centre last checked it (agency register).
+LICENCE_STATUS = {
+    "valid": N_("Licensed"),
+    "suspended": N_("Licence suspended"),
+    "revoked": N_("Licence revoked"),
+    "unlicensed": N_("Not licensed"),
+    "unknown": N_("Not known"),
+}
 ENTRY_KINDS = (
     "note",
     "action",
