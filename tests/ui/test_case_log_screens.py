@@ -331,3 +331,15 @@ def test_quick_lock_shortcut_from_the_main_window(qtbot, ctx, case_session) -> N
     assert window.lock_action.shortcut().toString() == "Ctrl+L"
     window.lock_action.trigger()
     assert case_session.state == LOCKED
+
+
+def test_first_unlock_of_the_day_makes_an_encrypted_backup(qtbot, workspace, ctx) -> None:  # type: ignore[no-untyped-def]
+    from mrc_desktop.storage.backup import list_backups
+
+    qtbot.waitUntil(lambda: "Last backup" in workspace.backup_label.text(), timeout=15_000)
+    [made] = list_backups(ctx.paths.backups)
+    assert made.path.read_bytes()[:16] != b"SQLite format 3\x00"
+    workspace._backup_task = None
+    workspace.start_daily_backup()  # the same day: no second backup
+    qtbot.waitUntil(lambda: workspace._backup_task.isFinished(), timeout=15_000)
+    assert len(list_backups(ctx.paths.backups)) == 1

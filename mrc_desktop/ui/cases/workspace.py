@@ -33,12 +33,13 @@ from mrc_desktop import i18n
 from mrc_desktop.cases import vocab
 from mrc_desktop.cases.repository import CaseFilter
 from mrc_desktop.i18n import _
+from mrc_desktop.ui.background import run_task
 from mrc_desktop.ui.cases.case_page import CasePage
 from mrc_desktop.ui.cases.case_table_model import ID_ROLE, CaseTableModel
 from mrc_desktop.ui.cases.intake_form import NEW_FORM, IntakeForm
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
-from mrc_desktop.ui.locale_format import show_date, show_number
+from mrc_desktop.ui.locale_format import show_date, show_datetime, show_number
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.pickers import CountryPicker
 
@@ -173,11 +174,20 @@ class CaseWorkspace(Translatable, QWidget):
         self.table.clicked.connect(lambda index: self.open_case(self.model.case_id(index.row())))
         self.count_label = QLabel()
         self.count_label.setObjectName("cases_count")
+        self.backup_label = QLabel()
+        self.backup_label.setObjectName("cases_backup")
+        self.backup_label.setWordWrap(True)
+        self._backup_state: tuple[str, str] = ("", "")
+        self._backup_task: Any = None
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.count_label)
+        under_table = QHBoxLayout()
+        under_table.addWidget(self.count_label)
+        under_table.addStretch(1)
+        under_table.addWidget(self.backup_label)
+        left_layout.addLayout(under_table)
 
         self.right = QStackedWidget()
         self.hint = QLabel()
@@ -255,6 +265,7 @@ class CaseWorkspace(Translatable, QWidget):
         self.due_heading.setText(_("Follow-ups due today or overdue"))
         self.model.retranslate()
         self._show_count()
+        self._show_backup()
         self._show_user()
         if self.session.state == UNLOCKED:
             self._remind()
@@ -495,6 +506,7 @@ class CaseWorkspace(Translatable, QWidget):
             self._remind()
             self.apply_filters()
             self._resume_draft()
+            self.start_daily_backup()
         else:
             self.model.filters = CaseFilter()
             self.search.clear()
@@ -504,6 +516,56 @@ class CaseWorkspace(Translatable, QWidget):
             self._refill(self.agency_filter, [(_("All agencies"), "")])
             self._refill(self.assignee_filter, [(_("All counsellors"), "")])
             self.show_hint()
+
+    # -- daily backup ------------------------------------------------------------------
+    def start_daily_backup(self) -> None:
+        """Once a day, on the first unlock: an encrypted backup on a worker thread.
+
+        The worker opens its own connection, so the list stays usable while it runs."""
+        if self._backup_task is not None or self.session.user is None:
+            return
+        from mrc_desktop.cases.schema import open_case_store
+        from mrc_desktop.cases.unlock import ensure_daily_backup
+
+        paths, passphrase = self.session.paths, self.session.passphrase
+        user, desk_id = self.session.user, self.session.desk_id
+        keep = int(self.ctx.settings.get("backup_keep"))
+
+        def work() -> object:
+            db = open_case_store(paths.cases_db, passphrase)
+            try:
+                return ensure_daily_backup(paths, db, passphrase, keep, user, desk_id)
+            finally:
+                db.close()
+
+        self.backup_label.setText(_("Making today's backup…"))
+        self._backup_task = run_task(work, self._backup_done, self._backup_failed)
+
+    def _backup_done(self, _made: object) -> None:
+        from mrc_desktop.storage.backup import list_backups
+
+        found = list_backups(self.session.paths.backups)
+        stamp = found[-1].taken_at.astimezone().isoformat() if found else ""
+        self._backup_state = ("ok", stamp)
+        self._show_backup()
+
+    def _backup_failed(self, exc: BaseException) -> None:
+        self._backup_state = ("failed", type(exc).__name__)
+        self._show_backup()
+
+    def _show_backup(self) -> None:
+        state, detail = self._backup_state
+        if state == "ok" and detail:
+            when = show_datetime(dt.datetime.fromisoformat(detail), "short")
+            self.backup_label.setText(_("Last backup: {when}").format(when=when))
+            self.backup_label.setStyleSheet("")
+        elif state == "failed":
+            self.backup_label.setText(
+                _("Today's backup failed ({error}). Check the free space on this computer.").format(
+                    error=detail
+                )
+            )
+            self.backup_label.setStyleSheet("color: #a40000;")
 
     def _resume_draft(self) -> None:
         """A new intake left unsaved (crash, lock, window closed) comes back at once."""
