@@ -75,6 +75,10 @@ class AppEvents(QObject):
 
     settings_changed = Signal()
     open_article = Signal(str)  # slug: show it in the Library
+    # A fee check to attach to the case open in the Cases screen. The payload is a dict
+    # with "result" (fee_json.result_to_dict); the receiver sets "added_to" (a case
+    # reference) when it attached it, so the sender can say where it went.
+    attach_fee_check = Signal(object)
 
 
 @dataclass

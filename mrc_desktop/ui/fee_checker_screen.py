@@ -92,11 +92,16 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.check_button.setObjectName("fee_check")
         self.check_button.setDefault(True)
         self.save_button, self.pdf_button = QPushButton(), QPushButton()
+        self.case_button = QPushButton()
+        self.case_button.setObjectName("fee_to_case")
+        self.case_message = QLabel()
+        self.case_message.setObjectName("fee_case_message")
+        self.case_message.setWordWrap(True)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        for button in (self.check_button, self.save_button, self.pdf_button):
+        for button in (self.check_button, self.save_button, self.pdf_button, self.case_button):
             buttons.addWidget(button)
         self.problems_label = QLabel()
         self.problems_label.setObjectName("fee_problems")
@@ -117,6 +122,7 @@ class FeeCheckerScreen(Translatable, QWidget):
         left_layout.addLayout(form)
         left_layout.addWidget(self.table, 1)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.case_message)
         left_layout.addWidget(self.problems_label)
         left_layout.addWidget(self.rates_note)
         left_layout.addWidget(self.rates_label)
@@ -133,6 +139,7 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.check_button.clicked.connect(self.run_check)
         self.save_button.clicked.connect(self.save_result)
         self.pdf_button.clicked.connect(self.save_pdf)
+        self.case_button.clicked.connect(self.add_to_case)
         self.destination.currentIndexChanged.connect(self._destination_changed)
         self.origin.currentIndexChanged.connect(self._origin_changed)
         self.explain_lang.currentIndexChanged.connect(lambda _i: self.show_result())
@@ -175,6 +182,13 @@ class FeeCheckerScreen(Translatable, QWidget):
         self.check_button.setText(_("&Check fees"))
         self.save_button.setText(_("Save result…"))
         self.pdf_button.setText(_("Save as PDF…"))
+        self.case_button.setText(_("Add to the open case"))
+        self.case_button.setToolTip(
+            _(
+                "Attach this check to the case open in the Cases screen "
+                "(the case log must be unlocked)"
+            )
+        )
         as_of = show_date(self.rates.as_of, "medium") if self.rates.as_of else "—"
         self.rates_label.setText(_("Exchange rates (units of each currency for 1 US dollar):"))
         self.rates_table.setHorizontalHeaderLabels([_("Currency"), _("Rate")])
@@ -365,6 +379,17 @@ class FeeCheckerScreen(Translatable, QWidget):
             Path(path).write_text(
                 json.dumps(result_to_dict(result), ensure_ascii=False, indent=2), "utf-8"
             )
+
+    def add_to_case(self) -> None:
+        result = self.result or self.run_check()
+        request: dict[str, object] = {"result": result_to_dict(result)}
+        self.ctx.events.attach_fee_check.emit(request)
+        reference = request.get("added_to")
+        self.case_message.setText(
+            _("Added to case {reference}.").format(reference=reference)
+            if reference
+            else _("Open a case in the Cases screen first (log in if the case log is locked).")
+        )
 
     def save_pdf(self) -> None:
         result = self.result or self.run_check()

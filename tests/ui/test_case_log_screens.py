@@ -343,3 +343,28 @@ def test_first_unlock_of_the_day_makes_an_encrypted_backup(qtbot, workspace, ctx
     workspace.start_daily_backup()  # the same day: no second backup
     qtbot.waitUntil(lambda: workspace._backup_task.isFinished(), timeout=15_000)
     assert len(list_backups(ctx.paths.backups)) == 1
+
+
+def test_a_fee_check_is_attached_to_the_open_case(qtbot, workspace, ctx, case_session) -> None:  # type: ignore[no-untyped-def]
+    from mrc_desktop.ui.fee_checker_screen import FeeCheckerScreen
+    from tests.countries.test_country_screens import fill_row
+
+    fees = FeeCheckerScreen(ctx)
+    qtbot.addWidget(fees)
+    fees.origin.setCurrentIndex(fees.origin.findData("NP"))
+    fees.destination.setCurrentIndex(fees.destination.findData("MY"))
+    fees.wage.setText("1700")
+    fill_row(fees, 0, "agency_fee", "150000")
+    fees.add_to_case()
+    assert fees.case_message.text().startswith("Open a case in the Cases screen first")
+    case_id = case_session.repo.create_case({"person_name": NAME})
+    workspace.open_case(case_id)
+    fees.add_to_case()
+    reference = case_session.repo.open_case_header(case_id)["reference"]
+    assert fees.case_message.text() == f"Added to case {reference}."
+    [entry] = case_session.repo.entries(case_id)
+    assert entry["kind"] == "fee_check"
+    assert fees.result is not None
+    assert entry["payload"]["result"]["items"][0]["verdict"] == fees.result.items[0].verdict
+    assert entry["payload"]["result"]["total_worker"] == "150000.00"
+    assert "NP → MY: 1 cost checked" in workspace.case_page.timeline.item(0).text()

@@ -53,6 +53,27 @@ ENTRY_LABELS = {
 }
 
 
+def fee_check_summary(result: dict[str, Any]) -> str:
+    """One line for a fee check in the timeline, in the interface language."""
+    items = result.get("items") or []
+    not_lawful = sum(1 for item in items if item.get("verdict") == "not_lawful")
+    total = result.get("total_worker")
+    currency = result.get("worker_currency") or ""
+    line = i18n.ngettext(
+        "{origin} → {destination}: {count} cost checked, {bad} not lawful",
+        "{origin} → {destination}: {count} costs checked, {bad} not lawful",
+        len(items),
+    ).format(
+        origin=result.get("origin", ""),
+        destination=result.get("destination", ""),
+        count=len(items),
+        bad=not_lawful,
+    )
+    if total:
+        line += " · " + _("total paid {amount} {currency}").format(amount=total, currency=currency)
+    return line
+
+
 class CasePage(Translatable, QWidget):
     edit_intake = Signal(str)
     closed = Signal()
@@ -310,6 +331,8 @@ class CasePage(Translatable, QWidget):
             )
         if kind == "document":
             return str(payload.get("name", ""))
+        if kind == "fee_check":
+            return fee_check_summary(payload.get("result") or {})
         return str(payload.get("text", ""))
 
     def _fill_referrals(self) -> None:

@@ -232,6 +232,7 @@ class CaseWorkspace(Translatable, QWidget):
         session.cases_changed.connect(self._cases_changed)
         session.agencies_changed.connect(self._fill_agencies)
         session.state_changed.connect(self._state_changed)
+        ctx.events.attach_fee_check.connect(self._attach_fee_check)
         new_shortcut = QShortcut(QKeySequence("Ctrl+N"), self)
         new_shortcut.activated.connect(self.new_case)
         find_shortcut = QShortcut(QKeySequence("Ctrl+F"), self)
@@ -516,6 +517,15 @@ class CaseWorkspace(Translatable, QWidget):
             self._refill(self.agency_filter, [(_("All agencies"), "")])
             self._refill(self.assignee_filter, [(_("All counsellors"), "")])
             self.show_hint()
+
+    def _attach_fee_check(self, request: dict[str, Any]) -> None:
+        """The fee checker's result becomes a ``fee_check`` entry of the open case."""
+        case_id = self.case_page.case_id
+        if not case_id or self.session.state != UNLOCKED:
+            return
+        self.session.repo.add_entry(case_id, "fee_check", {"result": request["result"]})
+        request["added_to"] = self.case_page.case.get("reference", "")
+        self.session.cases_changed.emit(case_id)
 
     # -- daily backup ------------------------------------------------------------------
     def start_daily_backup(self) -> None:
