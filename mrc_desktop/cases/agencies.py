@@ -170,9 +170,13 @@ def update_agency(repo: CaseRepository, agency_id: str, changes: Mapping[str, An
 
 # -- reads -----------------------------------------------------------------------------
 def sort_key(name: str) -> str:
-    """Alphabetical order that ignores case and accents ("Ángkor" next to "Angkor")."""
+    """Name order and matching that ignore case and Latin accents ("Ángkor" ~ "angkor").
+
+    Only the Latin combining accents (U+0300–U+036F, e.g. Vietnamese tones) are dropped;
+    the vowel signs of Thai, Khmer or Burmese are letters of the word and stay.
+    """
     decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if not "\u0300" <= c <= "\u036f")
 
 
 def _agency(row: tuple[Any, ...], case_count: int = 0) -> Agency:
@@ -188,7 +192,7 @@ def get_agency(db: sqlite_utils.Database, agency_id: str) -> Agency | None:
 
 
 def list_agencies(db: sqlite_utils.Database, text: str = "") -> list[Agency]:
-    """Agencies whose name or licence number contains ``text`` (any case), by name.
+    """Agencies whose name or licence number contains ``text`` (any case or accent), by name.
 
     Registers hold hundreds of agencies, not millions, so matching is done in Python
     with Unicode case folding (SQLite's LIKE folds ASCII only).
@@ -198,11 +202,11 @@ def list_agencies(db: sqlite_utils.Database, text: str = "") -> list[Agency]:
         " (select count(*) from cases c where c.agency_id = a.id and c.deleted = 0)"
         " from agencies a where a.deleted = 0"
     ).fetchall()
-    wanted = clean_text(text).casefold()
+    wanted = sort_key(clean_text(text))
     found = [
         _agency(row, int(row[-1]))
         for row in rows
-        if not wanted or wanted in str(row[1]).casefold() or wanted in str(row[2]).casefold()
+        if not wanted or wanted in sort_key(str(row[1])) or wanted in sort_key(str(row[2]))
     ]
     return sorted(found, key=lambda a: (sort_key(a.name), a.id))
 

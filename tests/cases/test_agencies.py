@@ -73,6 +73,7 @@ def test_list_search_and_find_by_name(store, repo: CaseRepository) -> None:  # t
         "บริษัท จัดหางาน สยาม",
     ]
     assert [a.name for a in agencies.list_agencies(store, "ÁNGKOR")] == ["Ángkor Labour Export"]
+    assert [a.name for a in agencies.list_agencies(store, "angkor")] == ["Ángkor Labour Export"]
     assert [a.name for a in agencies.list_agencies(store, "0142")] == [GOLDEN["name"]]
     assert [a.name for a in agencies.list_agencies(store, "จัดหางาน")] == ["บริษัท จัดหางาน สยาม"]
     assert agencies.list_agencies(store, "nothing like it") == []
