@@ -123,6 +123,7 @@ def _demo_cases(window: object, args: argparse.Namespace) -> None:
 
     from bench import case_data
     from mrc_desktop.cases import workflow
+    from mrc_desktop.cases.agencies import add_agency
     from mrc_desktop.storage.encrypted import KeyParams
     from mrc_desktop.ui.main_window import MainWindow
 
@@ -137,26 +138,10 @@ def _demo_cases(window: object, args: argparse.Namespace) -> None:
     session.log_in(admin)
     rng = random.Random(7)
     repo = session.repo
-    agencies = []
+    agencies: list[tuple[str, str]] = []
     for agency in case_data.invented_agencies(rng, 5):
-        agency_id = f"0190f0a0-0000-7000-8000-00000000000{len(agencies)}"
-        db.execute(
-            "insert into agencies (id, name, licence_no, country, licence_status, contacts,"
-            " created_at, updated_at, origin_desk) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                agency_id,
-                agency["name"],
-                agency["licence_no"],
-                agency["country"],
-                "valid",
-                agency["contacts"],
-                "2026-01-01",
-                "2026-01-01",
-                session.desk_id,
-            ],
-        )
+        agency_id = add_agency(repo, {**agency, "licence_status": "valid"})
         agencies.append((agency_id, agency["name"]))
-    db.conn.commit()
     case_ids = [repo.create_case(case_data.intake(rng, agencies)) for _ in range(args.demo_cases)]
     case_id = case_ids[-1]
     repo.update_case(case_id, {"destination_country": "TH", "origin_country": "KH"})

@@ -220,6 +220,8 @@ class CaseWorkspace(Translatable, QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([560, 640])
+        self.splitter = splitter
+        self.right.currentChanged.connect(self._fit_panes)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
@@ -450,6 +452,15 @@ class CaseWorkspace(Translatable, QWidget):
             self.right.addWidget(widget)
             self._extras[name] = widget
         return self._extras[name]
+
+    def _fit_panes(self, _index: int) -> None:
+        """The agency register and the audit log are wide: they get the whole width."""
+        wide = self.right.currentWidget() in self._extras.values()
+        total = sum(self.splitter.sizes())
+        if wide:
+            self.splitter.setSizes([0, total])
+        elif self.splitter.sizes()[0] == 0:
+            self.splitter.setSizes([total * 9 // 20, total - total * 9 // 20])
 
     def show_agencies(self) -> None:
         self.right.setCurrentWidget(
