@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mrc_desktop.cases import vocab
-from mrc_desktop.cases.repository import CaseRepository, now
+from mrc_desktop.cases.agencies import add_agency
+from mrc_desktop.cases.repository import CaseRepository
 from mrc_desktop.cases.schema import CASE_FIELDS
 from mrc_desktop.cases.validation import BIDI_CONTROLS, CHOICES, MAX_TEXT, validate_case
-from mrc_desktop.storage.ids import uuid7
 
 AGENCY = "agency"
 NOT_IMPORTED = {
@@ -451,17 +451,9 @@ def apply_import(repo: CaseRepository, plan: ImportPlan) -> list[str]:
     # inside it); any error rolls all of it back.
     with db.atomic():
         ids = _agencies(repo)
-        stamp = now()
         for name in plan.new_agencies:
-            if name.casefold() in ids:
-                continue
-            agency_id = uuid7()
-            db.execute(
-                "insert into agencies (id, name, created_at, updated_at, origin_desk)"
-                " values (?, ?, ?, ?, ?)",
-                [agency_id, name, stamp, stamp, repo.desk_id],
-            )
-            ids[name.casefold()] = agency_id
+            if name.casefold() not in ids:  # the register's own path: checked and audited
+                ids[name.casefold()] = add_agency(repo, {"name": name})
         rows = [
             {**row.fields, "agency_id": ids[row.agency.casefold()]} if row.agency else row.fields
             for row in plan.ready

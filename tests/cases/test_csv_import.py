@@ -119,8 +119,8 @@ def test_a_mapped_file_imports_every_row(
         "select id, origin_desk from agencies where name = 'Another Test Agency'"
     ).fetchall()
     assert len(new_agency) == 1 and rows[2][6] == new_agency[0][0]
-    audit = store.execute("select action, user_id from audit_log").fetchall()
-    assert audit == [("import", repo.user.id)] * 3
+    audit = store.execute("select action, user_id from audit_log order by at, id").fetchall()
+    assert audit == [("add_agency", repo.user.id)] + [("import", repo.user.id)] * 3
 
 
 def test_importing_the_same_file_twice_is_refused(
