@@ -161,5 +161,9 @@ def open_case_store(
 ) -> sqlite_utils.Database:
     """Open the encrypted store and bring its schema up to date."""
     db = open_encrypted(path, passphrase, create=create, params=params)
-    apply_migrations(db, migrations, path)
+    try:
+        apply_migrations(db, migrations, path)
+    except BaseException:
+        db.close()  # a refused (newer) store is left exactly as it was
+        raise
     return db
