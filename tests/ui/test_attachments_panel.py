@@ -116,7 +116,8 @@ def test_a_renamed_document_is_refused_with_a_clear_message(panel, qtbot, tmp_pa
     fake.write_bytes(buffer.getvalue())
     panel.add_file(fake)
     qtbot.waitUntil(lambda: not panel._busy, timeout=WAIT_MS)
-    assert panel.message.text() == "This file is not a JPEG image: it looks like a file of type DOCX."
+    expected = "This file is not a JPEG image: it looks like a file of type DOCX."
+    assert panel.message.text() == expected
     assert panel.message.isVisible() and panel.model.rowCount() == 0
     assert panel.add_button.isEnabled()
 

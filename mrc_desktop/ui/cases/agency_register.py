@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -45,6 +45,7 @@ from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_date, show_number
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.pickers import CountryPicker
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ERROR_STYLE = "color: #a40000;"
@@ -89,67 +90,7 @@ def local_date(stamp: str) -> str:
     return show_date(when.astimezone().date(), "medium")
 
 
-class _RowsModel(QAbstractTableModel):
-    """A read-only table over a list of rows; subclasses name the columns and cells."""
-
-    columns: tuple[tuple[str, str], ...] = ()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def row_data(self, row: int) -> Any:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.columns)
-        ):
-            return _(self.columns[section][1])
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        key = self.columns[index.column()][0]
-        if role == ID_ROLE:
-            return row.id
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(key, row)
-        return None
-
-    def display(self, key: str, row: Any) -> str:
-        raise NotImplementedError
-
-    def retranslate(self) -> None:
-        """Labels changed language: repaint every cell and header."""
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns) - 1)
-            )
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
-
-
-class AgencyTableModel(_RowsModel):
+class AgencyTableModel(RowTableModel):
     """The register's list: one row per agency, with the number of its live cases."""
 
     columns = (
@@ -188,14 +129,10 @@ class AgencyTableModel(_RowsModel):
             return show_number(row.case_count)
         return typed(str(getattr(row, key)))
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (
-            role == Qt.ItemDataRole.TextAlignmentRole
-            and index.isValid()
-            and self.columns[index.column()][0] == "case_count"
-        ):
+    def cell(self, key: str, row: Agency, role: int) -> Any:
+        if role == Qt.ItemDataRole.TextAlignmentRole and key == "case_count":
             return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
-        return super().data(index, role)
+        return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
@@ -212,7 +149,7 @@ class AgencyTableModel(_RowsModel):
         return lambda a: (agencies.sort_key(self.display(key, a)), agencies.sort_key(a.name))
 
 
-class AgencyCasesModel(_RowsModel):
+class AgencyCasesModel(RowTableModel):
     """The agency page's cases: reference, status, destination, date — nothing personal."""
 
     columns = (

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QLocale, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QLocale, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -48,6 +48,7 @@ from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_datetime
 from mrc_desktop.ui.translatable import Translatable
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel
 
 log = logging.getLogger("mrc_desktop.cases")
 
@@ -67,76 +68,41 @@ def size_text(size: int) -> str:
     )
 
 
-class AttachmentsModel(QAbstractTableModel):
+class AttachmentsModel(RowTableModel):
     """The files of one case: name, type, size, when added and by whom (no content)."""
 
-    HEADERS = (N_("File"), N_("Type"), N_("Size"), N_("Added"), N_("Added by"))
+    columns = (
+        ("name", N_("File")),
+        ("media_type", N_("Type")),
+        ("size", N_("Size")),
+        ("created_at", N_("Added")),
+        ("author_name", N_("Added by")),
+    )
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[AttachmentInfo] = []
+    @property
+    def rows(self) -> list[AttachmentInfo]:
+        return self._rows
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        info, column = self.rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(info, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
-            return info.name
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 2:
-            return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
-        if role == ID_ROLE:
-            return info.id
-        return None
-
-    @staticmethod
-    def _text(info: AttachmentInfo, column: int) -> str:
-        if column == 0:
-            return info.name
-        if column == 1:
+    def display(self, key: str, info: AttachmentInfo) -> str:
+        if key == "media_type":
             kind = ALLOWED.get(info.media_type)
             return _(kind.label) if kind else info.media_type
-        if column == 2:
+        if key == "size":
             return size_text(info.size)
-        if column == 3:
+        if key == "created_at":
             try:
                 added = dt.datetime.fromisoformat(info.created_at).astimezone()
             except ValueError:
                 return info.created_at
             return show_datetime(added, "short")
-        return info.author_name
+        return str(getattr(info, key))
 
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return _(self.HEADERS[section])
+    def cell(self, key: str, info: AttachmentInfo, role: int) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and key == "name":
+            return info.name
+        if role == Qt.ItemDataRole.TextAlignmentRole and key == "size":
+            return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
         return None
-
-    def set_rows(self, rows: list[AttachmentInfo]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.HEADERS) - 1)
-        if self.rows:
-            last = self.index(len(self.rows) - 1, len(self.HEADERS) - 1)
-            self.dataChanged.emit(self.index(0, 0), last)
 
 
 def _prepare(case_id: str, path: Path) -> tuple[str, PreparedFile]:

@@ -12,11 +12,9 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QLocale,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -43,13 +41,13 @@ from mrc_desktop.ui.cases.agency_register import typed
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.translatable import Translatable
+from mrc_desktop.ui.widgets.row_table_model import Index, PagedRowTableModel
 
 PAGE = 500
 FILTER_DELAY_MS = 300
 SHOWN_VALUE = 200  # characters of an old/new value shown in the cell (all in the tooltip)
 TOOLTIP_VALUE = 2000
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole
-Index = QModelIndex | QPersistentModelIndex
 
 # What each audited action is called; an action missing here is shown as stored.
 ACTIONS = {
@@ -103,91 +101,49 @@ def _when(stamp: str) -> QDateTime | None:
     return QDateTime.fromMSecsSinceEpoch(int(parsed.timestamp() * 1000))  # local time
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(PagedRowTableModel):
     """The audit log as a table; pages of rows are read as the view scrolls."""
+
+    columns = COLUMNS
+    page_size = PAGE
 
     def __init__(self, session: CaseSession) -> None:
         super().__init__()
         self.session = session
         self.action = ""
         self.reference = ""
-        self._rows: list[dict[str, Any]] = []
-        self._more = False
 
     # -- loading -----------------------------------------------------------------------
     def allowed(self) -> bool:
         user = self.session.user
         return self.session.state == UNLOCKED and user is not None and user.can("see_audit")
 
-    def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self._more = False
-        if self.allowed():
-            self._rows = self._page(0)
-            self._more = len(self._rows) == PAGE
-        self.endResetModel()
+    def can_load(self) -> bool:
+        return self.allowed()
 
-    def clear(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self._more = False
-        self.endResetModel()
+    def reload(self) -> None:
+        self.load_first()
 
     def set_filter(self, action: str = "", reference: str = "") -> None:
         self.action, self.reference = action, reference.strip()
         self.reload()
 
-    def _page(self, offset: int) -> list[dict[str, Any]]:
+    def page(self, offset: int) -> list[dict[str, Any]]:
         return self.session.repo.audit_page(
             offset, PAGE, action=self.action or None, reference=self.reference
         )
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._more
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or not self._more:
-            return
-        if not self.allowed():
-            self._more = False
-            return
-        more = self._page(len(self._rows))
-        self._more = len(more) == PAGE
-        if not more:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
-        self._rows.extend(more)
-        self.endInsertRows()
-
     # -- model -------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return _(COLUMNS[section][1])
-        return None
+    def display(self, key: str, row: dict[str, Any]) -> Any:
+        return self._display(key, row)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        key = COLUMNS[index.column()][0]
-        if role == CASE_ID_ROLE:
+        if role == CASE_ID_ROLE and index.isValid() and 0 <= index.row() < len(self._rows):
+            row = self._rows[index.row()]
             return row["case_id"] if row.get("reference") else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(key, row)
+        return super().data(index, role)
+
+    def cell(self, key: str, row: dict[str, Any], role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if key == "at":
                 when = _when(row["at"])
@@ -258,13 +214,6 @@ class AuditModel(QAbstractTableModel):
         return _("{old} → {new}").format(
             old=self._value(row, old, limit), new=self._value(row, new, limit)
         )
-
-    def retranslate(self) -> None:
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1)
-            )
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
 
 
 class AuditView(Translatable, QWidget):

@@ -11,12 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import Qt
 
 from mrc_desktop import i18n
 from mrc_desktop.cases import vocab
@@ -24,9 +19,9 @@ from mrc_desktop.cases.repository import SORTABLE, CaseFilter
 from mrc_desktop.i18n import N_, _
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.locale_format import show_date
+from mrc_desktop.ui.widgets.row_table_model import PagedRowTableModel
 
 PAGE = 200
-ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = (
     ("reference", N_("Reference")),
     ("person_name", N_("Worker")),
@@ -35,10 +30,12 @@ COLUMNS = (
     ("categories", N_("Categories")),
     ("updated_at", N_("Last change")),
 )
-Index = QModelIndex | QPersistentModelIndex
 
 
-class CaseTableModel(QAbstractTableModel):
+class CaseTableModel(PagedRowTableModel):
+    columns = COLUMNS
+    page_size = PAGE
+
     def __init__(self, session: CaseSession) -> None:
         super().__init__()
         self.session = session
@@ -46,33 +43,30 @@ class CaseTableModel(QAbstractTableModel):
         self.order_by = "updated_at"
         self.descending = True
         self.total = 0
-        self._rows: list[dict[str, Any]] = []
         self._countries: dict[str, str] = {}
         self._countries_lang = ""
         session.state_changed.connect(self._state_changed)
 
     # -- loading -------------------------------------------------------------------
+    def can_load(self) -> bool:
+        return self.session.state == UNLOCKED
+
+    def page(self, offset: int) -> list[dict[str, Any]]:
+        return self.session.repo.list_cases(
+            self.filters, self.order_by, self.descending, offset=offset, limit=PAGE
+        )
+
     def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self.total = 0
-        if self.session.state == UNLOCKED:
-            repo = self.session.repo
-            self.total = repo.count(self.filters)
-            self._rows = repo.list_cases(
-                self.filters, self.order_by, self.descending, offset=0, limit=PAGE
-            )
-        self.endResetModel()
+        self.total = self.session.repo.count(self.filters) if self.can_load() else 0
+        self.load_first()
 
     def set_filter(self, filters: CaseFilter) -> None:
         self.filters = filters
         self.reload()
 
     def clear(self) -> None:
-        self.beginResetModel()
-        self._rows = []
         self.total = 0
-        self.endResetModel()
+        super().clear()
 
     def _state_changed(self, state: str) -> None:
         if state == UNLOCKED:
@@ -80,50 +74,11 @@ class CaseTableModel(QAbstractTableModel):
         else:
             self.clear()
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self.total
-
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self.session.state != UNLOCKED:
-            return
-        more = self.session.repo.list_cases(
-            self.filters, self.order_by, self.descending, offset=len(self._rows), limit=PAGE
-        )
-        if not more:
-            self.total = len(self._rows)
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
-        self._rows.extend(more)
-        self.endInsertRows()
-
     # -- model ---------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def display(self, key: str, row: dict[str, Any]) -> str:
+        return self._display(key, row)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return _(COLUMNS[section][1])
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        key = COLUMNS[index.column()][0]
-        if role == ID_ROLE:
-            return row["id"]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(key, row)
+    def cell(self, key: str, row: dict[str, Any], role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and key == "categories":
             return "\n".join(self._category_labels(row))
         return None
@@ -169,11 +124,3 @@ class CaseTableModel(QAbstractTableModel):
             self._countries = i18n.country_names()
             self._countries_lang = language
         return self._countries.get(code, code)
-
-    def retranslate(self) -> None:
-        """Labels changed language: repaint every cell and header."""
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1)
-            )
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)

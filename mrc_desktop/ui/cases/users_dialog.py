@@ -9,9 +9,8 @@ dialog closes when the case log locks, forgetting any password typed into it.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +36,7 @@ from mrc_desktop.ui.cases.agency_register import typed
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.locale_format import show_number
 from mrc_desktop.ui.translatable import Translatable, translate_buttons
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel
 
 ERROR_STYLE = "color: #a40000;"
 Index = QModelIndex | QPersistentModelIndex
@@ -63,7 +63,7 @@ def role_label(role: str) -> str:
     return _(vocab.ROLES[role]) if role in vocab.ROLES else role
 
 
-class UsersModel(QAbstractTableModel):
+class UsersModel(RowTableModel):
     """The desk's active users: user name, display name, role."""
 
     columns = (
@@ -72,55 +72,11 @@ class UsersModel(QAbstractTableModel):
         ("role", N_("Role")),
     )
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: list[users.User] = []
-
-    def set_rows(self, rows: list[users.User]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.columns)
-        ):
-            return _(self.columns[section][1])
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        user = self._rows[index.row()]
-        key = self.columns[index.column()][0]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return role_label(user.role) if key == "role" else typed(str(getattr(user, key)))
-        if role == Qt.ItemDataRole.UserRole:
-            return user.id
-        return None
+    def display(self, key: str, row: users.User) -> str:
+        return role_label(row.role) if key == "role" else typed(str(getattr(row, key)))
 
     def usernames(self) -> list[str]:
         return [u.username for u in self._rows]
-
-    def retranslate(self) -> None:
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns) - 1)
-            )
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
 
 
 class UsersDialog(Translatable, QDialog):

@@ -35,13 +35,14 @@ from mrc_desktop.cases.repository import CaseFilter
 from mrc_desktop.i18n import _
 from mrc_desktop.ui.background import run_task
 from mrc_desktop.ui.cases.case_page import CasePage
-from mrc_desktop.ui.cases.case_table_model import ID_ROLE, CaseTableModel
+from mrc_desktop.ui.cases.case_table_model import CaseTableModel
 from mrc_desktop.ui.cases.intake_form import NEW_FORM, IntakeForm
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_date, show_datetime, show_number
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.pickers import CountryPicker
+from mrc_desktop.ui.widgets.row_table_model import ID_ROLE
 
 SEARCH_DELAY_MS = 250
 OPEN = "__open__"
