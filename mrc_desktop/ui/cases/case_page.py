@@ -53,6 +53,11 @@ ENTRY_LABELS = {
 }
 
 
+def field_label(name: str) -> str:
+    """A case field's label in the interface language (the key is never a msgid)."""
+    return _(FIELDS[name].label)
+
+
 def fee_check_summary(result: dict[str, Any]) -> str:
     """One line for a fee check in the timeline, in the interface language."""
     items = result.get("items") or []
@@ -273,14 +278,14 @@ class CasePage(Translatable, QWidget):
             if value:
                 rows.append(f"<b>{html.escape(label)}</b>: {html.escape(value)}")
 
-        add(_(FIELDS["destination_country"].label), names.get(case["destination_country"], ""))
+        add(field_label("destination_country"), names.get(case["destination_country"], ""))
         sector = case["sector"]
-        add(_(FIELDS["sector"].label), _(vocab.SECTORS[sector]) if sector in vocab.SECTORS else "")
+        add(field_label("sector"), _(vocab.SECTORS[sector]) if sector in vocab.SECTORS else "")
         if case.get("agency_id"):
             row = self.session.db.execute(  # type: ignore[union-attr]
                 "select name from agencies where id = ?", [case["agency_id"]]
             ).fetchone()
-            add(_(FIELDS["agency_id"].label), row[0] if row else "")
+            add(field_label("agency_id"), row[0] if row else "")
         categories = json.loads(case["categories"] or "[]")
         add(_("Grievance categories"), "; ".join(_(vocab.CATEGORIES[c]) for c in categories))
         indicators = json.loads(case["forced_labour"] or "[]")
@@ -291,7 +296,7 @@ class CasePage(Translatable, QWidget):
             )
         risk = case.get("retaliation_risk") or ""
         if risk:
-            add(_(FIELDS["retaliation_risk"].label), _(vocab.RETALIATION_RISK[risk]))
+            add(field_label("retaliation_risk"), _(vocab.RETALIATION_RISK[risk]))
         consent = json.loads(case["consent"] or "{}")
         given = [_(vocab.CONSENT_PURPOSES[k]) for k, v in consent.items() if v.get("given")]
         add(_("Consent given for"), "; ".join(given) if given else _("nothing yet"))
@@ -338,12 +343,9 @@ class CasePage(Translatable, QWidget):
     def _fill_referrals(self) -> None:
         self.referrals.clear()
         for referral in workflow.referrals(self.session.repo, self.case_id):
-            outcome = referral["outcome"]
-            state = (
-                _(vocab.REFERRAL_OUTCOMES[outcome["outcome"]])
-                if outcome
-                else _("waiting for an answer")
-            )
+            outcome = (referral["outcome"] or {}).get("outcome", "")
+            label = vocab.REFERRAL_OUTCOMES.get(outcome)
+            state = _(label) if label else _("waiting for an answer")
             item = QListWidgetItem(
                 _("{organisation} — sent {date} — {state}").format(
                     organisation=referral["org_name"], date=referral["sent_on"], state=state
