@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS
+from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS, search_bigrams
 from mrc_desktop.cases.users import User
 from mrc_desktop.cases.validation import clean_text, validate_case
 from mrc_desktop.cases.vocab import ENTRY_KINDS, STATUSES
@@ -33,6 +33,9 @@ LIST_COLUMNS = (
     "updated_at",
     "categories",
 )
+# A text search with at least this many matches walks a list index (testing each case
+# against the search) instead of reading every match by rowid.
+BROAD_TEXT = 1000
 SORTABLE = ("reference", "status", "person_name", "destination_country", "created_at", "updated_at")
 
 
@@ -61,14 +64,27 @@ class CaseFilter:
     created_to: str = ""
     text: str = ""  # full-text search over names, narrative and notes
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(
+        self, text_hits: list[int] | None = None, broad_text: bool = False, ordered: bool = False
+    ) -> tuple[str, list[Any]]:
+        """The SQL condition on ``cases c`` and its parameters.
+
+        The repository says how to run the text search (``CaseRepository._where``): with
+        ``text_hits`` (the few matching rowids, fetched one by one) or ``broad_text`` (many
+        matches: walk an index and test each case against the search). ``ordered`` is for a
+        list in ``updated_at`` order: with several statuses it then walks the list index in
+        order instead of sorting every match. A unary ``+`` keeps SQLite from driving the
+        query by that term.
+        """
         clauses, params = ["c.deleted = 0"], []
         if self.status:
-            clauses.append(f"c.status in ({','.join('?' * len(self.status))})")
+            plus = "+" if ordered and len(self.status) > 1 else ""
+            clauses.append(f"{plus}c.status in ({','.join('?' * len(self.status))})")
             params += list(self.status)
         if self.category:
-            clauses.append("exists (select 1 from json_each(c.categories) where value = ?)")
-            params.append(self.category)
+            # Categories are a JSON list of vocabulary keys: the quoted key is one element.
+            clauses.append("instr(c.categories, ?) > 0")
+            params.append(json.dumps(self.category, ensure_ascii=False))
         for column, value in (
             ("destination_country", self.destination),
             ("agency_id", self.agency_id),
@@ -83,14 +99,34 @@ class CaseFilter:
         if self.created_to:
             clauses.append("c.created_at < date(?, '+1 day')")
             params.append(self.created_to)
+        search = self.text_search()
+        if text_hits is not None:
+            clauses.append("c.rowid in (select value from json_each(?))")
+            params.append(json.dumps(text_hits))
+        elif search:
+            table, expr = search
+            plus = "+" if broad_text else ""
+            clauses.append(f"{plus}c.rowid in (select rowid from {table} where {table} match ?)")
+            params.append(expr)
+        elif self.text.strip():
+            clauses.append("c.rowid in (select rowid from case_search where text like ?)")
+            params.append(f"%{self.text.strip()}%")
+        return " and ".join(clauses), params
+
+    def text_search(self) -> tuple[str, str] | None:
+        """(full-text table, MATCH expression) for the text, or None if no index can answer.
+
+        Three or more characters: any substring, through the trigram index. Two letters:
+        the bigram index. One character (or two with a space or sign) is matched with LIKE,
+        which reads every case.
+        """
         text = self.text.strip()
         if len(text) >= 3:
-            clauses.append("c.rowid in (select rowid from case_search where case_search match ?)")
-            params.append('"' + text.replace('"', '""') + '"')
-        elif text:
-            clauses.append("c.rowid in (select rowid from case_search where text like ?)")
-            params.append(f"%{text}%")
-        return " and ".join(clauses), params
+            return "case_search", '"' + text.replace('"', '""') + '"'
+        grams = search_bigrams(text)
+        if len(text) == 2 and grams and " " not in grams:
+            return "case_bigrams", f'"{grams}"'
+        return None
 
 
 @dataclass
@@ -99,6 +135,8 @@ class CaseRepository:
     user: User
     desk_id: str
     _listeners: list[Any] = field(default_factory=list)
+    # The last text search's matches, valid while the database is unchanged (see _text_hits).
+    _hits_cache: tuple[tuple[Any, ...], list[int] | None] | None = None
 
     # -- writes -------------------------------------------------------------------
     def create_case(self, fields: dict[str, Any]) -> str:
@@ -149,6 +187,13 @@ class CaseRepository:
                 "update cases set deleted = 1, updated_at = ? where id = ?", [now(), case_id]
             )
             self._audit("delete", case_id)
+            # A deleted case is never found again: its text leaves the search indexes, so a
+            # search is counted in its index alone (count()).
+            for table in ("case_search", "case_bigrams"):
+                self.db.execute(
+                    f"delete from {table} where rowid = (select rowid from cases where id = ?)",
+                    [case_id],
+                )
 
     def add_entry(
         self, case_id: str, kind: str, payload: dict[str, Any], status: str | None = None
@@ -278,21 +323,65 @@ class CaseRepository:
         offset: int = 0,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
-        where, params = (filters or CaseFilter()).where()
         column = order_by if order_by in SORTABLE else "updated_at"
-        direction = "desc" if descending else "asc"
+        where, params = self._where(filters, ordered=column == "updated_at")
+        order = f"c.{column} {'desc' if descending else 'asc'}, c.id"
+        # The page is chosen in the list indexes alone (they hold every filter column, the
+        # order and ``id``); only its rows are then read.
         rows = self.db.execute(
-            f"select {', '.join('c.' + c for c in LIST_COLUMNS)} from cases c where {where}"
-            f" order by c.{column} {direction}, c.id limit ? offset ?",
+            f"select {', '.join('c.' + c for c in LIST_COLUMNS)} from cases c"
+            f" where c.rowid in (select c.rowid from cases c where {where}"
+            f" order by {order} limit ? offset ?) order by {order}",
             [*params, limit, offset],
         ).fetchall()
         return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in rows]
 
     def count(self, filters: CaseFilter | None = None) -> int:
-        where, params = (filters or CaseFilter()).where()
+        filters = filters or CaseFilter()
+        search = filters.text_search()
+        if search and filters == CaseFilter(text=filters.text):
+            # A search alone: the search index holds live cases only (delete_case).
+            hits = self._text_hits(search)
+            if hits is not None:
+                return len(hits)
+            table, expr = search
+            sql = f"select count(*) from {table} where {table} match ?"
+            return int(self.db.execute(sql, [expr]).fetchone()[0])
+        where, params = self._where(filters, ordered=False)
         return int(
             self.db.execute(f"select count(*) from cases c where {where}", params).fetchone()[0]
         )
+
+    def _where(self, filters: CaseFilter | None, ordered: bool) -> tuple[str, list[Any]]:
+        """``filters.where()``, told how to search text: a search with few matches is
+        looked up first and its cases read by rowid; with many, the query walks an index."""
+        filters = filters or CaseFilter()
+        search = filters.text_search()
+        if search is None:
+            return filters.where(ordered=ordered)
+        hits = self._text_hits(search)
+        if hits is not None:
+            return filters.where(text_hits=hits, ordered=ordered)
+        return filters.where(broad_text=True, ordered=ordered)
+
+    def _text_hits(self, search: tuple[str, str]) -> list[int] | None:
+        """The matching rowids if there are fewer than BROAD_TEXT, else None.
+
+        The list asks for a count and then pages with the same search: the answer is kept
+        while nothing has changed (no write on this connection, none by another).
+        """
+        table, expr = search
+        total = self.db.execute("select total_changes()").fetchone()[0]
+        version = self.db.execute("pragma data_version").fetchone()[0]
+        key = (table, expr, total, version)
+        if self._hits_cache and self._hits_cache[0] == key:
+            return self._hits_cache[1]
+        rows = self.db.execute(
+            f"select rowid from {table} where {table} match ? limit {BROAD_TEXT}", [expr]
+        ).fetchall()
+        hits = [r[0] for r in rows] if len(rows) < BROAD_TEXT else None
+        self._hits_cache = (key, hits)
+        return hits
 
     def possible_duplicates(
         self, name: str, birth_date: str = "", phone: str = "", exclude: str = ""
@@ -494,4 +583,8 @@ class CaseRepository:
         self.db.execute(
             "insert into case_search (rowid, case_id, text) values (?, ?, ?)",
             [row[0], case_id, text],
+        )
+        self.db.execute(
+            "insert or replace into case_bigrams (rowid, grams) values (?, ?)",
+            [row[0], search_bigrams(text)],
         )
