@@ -200,7 +200,10 @@ def opened(store: Path) -> Iterator[Any]:
 
 
 def check(store: Path, acks: Acks) -> tuple[bool, int, list[str]]:
-    """Open the store as the app would and check it; (integrity ok, acks found, problems)."""
+    """Open the store as the app would and check it; (integrity ok, acks found, problems).
+
+    The whole store is checked for consistency; ``acks`` are the saves to look for.
+    """
     problems: list[str] = []
     with opened(store) as db:
         integrity = [r[0] for r in db.execute("pragma integrity_check").fetchall()]
@@ -260,8 +263,13 @@ def half_written(db: Any) -> list[str]:
         "select id from cases c where not exists (select 1 from audit_log a"
         " where a.case_id = c.id and a.action = 'create')"
         " or not exists (select 1 from case_search s where s.rowid = c.rowid)"
+        " or not exists (select 1 from case_bigrams b where b.rowid = c.rowid)"
     ).fetchall():
         problems.append(f"case {case_id} has no create audit row or no search row")
+    searchable = db.execute("select count(*) from case_search").fetchone()[0]
+    live = db.execute("select count(*) from cases where deleted = 0").fetchone()[0]
+    if searchable != live:
+        problems.append(f"{searchable} search rows for {live} cases")
     entries = db.execute("select count(*) from case_entries").fetchone()[0]
     audited = db.execute("select count(*) from audit_log where action like 'add\\_%' escape '\\'")
     audited_n = audited.fetchone()[0]
@@ -290,23 +298,31 @@ def stress(store: Path, kills: int, seed: int, max_delay: float, progress: bool)
         summary.killed_while_opening += while_opening
         tries = [line for line in lines if line.startswith(("TRY", "ACK"))]
         summary.killed_during_a_save += bool(tries) and tries[-1].startswith("TRY")
+        latest = Acks(draft=acks.draft)  # this run's saves (and the newest draft so far)
         for line in lines:
             acks.add(line)
-        ok, found, problems = check(store, acks)
+            latest.add(line)
+        ok, _found, problems = check(store, latest)
         summary.integrity_ok += ok
-        summary.acknowledged_found = found
-        seen = {p.split(": ", 1)[1] for p in summary.problems}
-        summary.problems += [f"after kill {kill + 1}: {p}" for p in problems if p not in seen]
+        record(summary, f"after kill {kill + 1}", problems)
         if progress:
             print(f"\r  kill {kill + 1}/{kills}: {acks.total} saves acknowledged", end="")
     if progress:
         print()
+    # Every acknowledged save, once more, after the last kill.
+    _ok, summary.acknowledged_found, problems = check(store, acks)
+    record(summary, "after the last kill", problems)
     summary.saves_acknowledged = acks.total
     with opened(store) as db:
         summary.cases = db.execute("select count(*) from cases").fetchone()[0]
         summary.entries = db.execute("select count(*) from case_entries").fetchone()[0]
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def record(summary: Summary, when: str, problems: list[str]) -> None:
+    seen = {p.split(": ", 1)[1] for p in summary.problems}
+    summary.problems += [f"{when}: {p}" for p in problems if p not in seen]
 
 
 def report(summary: Summary) -> None:

@@ -158,9 +158,8 @@ def _m0002(db: sqlite_utils.Database) -> None:
     )
 
 
-# Filter columns of the case list, in the partial indexes of migration 0003.
-LIST_INDEX_COLUMNS = (
-    "updated_at",
+# Columns the case list filters on (CaseFilter), held by every list index of migration 0003.
+LIST_FILTER_COLUMNS = (
     "status",
     "destination_country",
     "agency_id",
@@ -194,23 +193,26 @@ def search_bigrams(text: str) -> str:
 def _m0003(db: sqlite_utils.Database) -> None:
     # Measured with bench/cases.py on 100,000 cases: a case row is ~1.5 KB and SQLCipher
     # decrypts every page it reads, so counting and listing must not read the rows.
-    # Partial indexes over live cases, one per leading filter, each holding every filter
-    # column (and ``id``, the list's tie-break), answer count + first page from the index
-    # alone for any combination of filters. The narrow categories index is the cheapest
-    # full count. ``reference collate nocase`` serves the ``like 'PREFIX%'`` count that
-    # numbers a new case. ``case_bigrams`` answers two-character searches.
+    # Partial indexes over live cases, one per leading filter or sort column, each holding
+    # every filter column (and ``id``, the list's tie-break), answer count + first page
+    # from the index alone for any combination of filters and any sort order. The narrow
+    # categories index is the cheapest full count. ``reference collate nocase`` serves the
+    # ``like 'PREFIX%'`` count that numbers a new case. ``case_bigrams`` answers
+    # two-character searches.
     statements = [
         f"drop index {name}"
         for name in ("cases_live_updated", "cases_status", "cases_destination", "cases_created")
     ]
-    for lead in LIST_INDEX_COLUMNS[:-1]:
-        rest = [c for c in LIST_INDEX_COLUMNS if c != lead]
-        if lead != "updated_at":
-            rest.remove("updated_at")
-            rest.insert(0, "updated_at")
+    for lead in ("updated_at", *LIST_FILTER_COLUMNS[:-1], "person_name", "reference"):
+        others = [c for c in LIST_FILTER_COLUMNS if c != lead]
+        if lead in ("person_name", "reference"):  # sorted by it, then by id
+            columns = [lead, "id", *others]
+        elif lead == "updated_at":  # the list's usual order
+            columns = [lead, *others, "id"]
+        else:  # filtered by it, newest first
+            columns = [lead, "updated_at", *others, "id"]
         statements.append(
-            f"create index cases_live_by_{lead} on cases ({', '.join([lead, *rest, 'id'])})"
-            " where deleted = 0"
+            f"create index cases_live_by_{lead} on cases ({', '.join(columns)}) where deleted = 0"
         )
     statements += [
         "create index cases_live_categories on cases (categories) where deleted = 0",

@@ -148,6 +148,22 @@ def test_counts_and_pages_are_read_from_indexes_not_case_rows(
     assert "COVERING INDEX" in plan(repo, page, params)
 
 
+@pytest.mark.parametrize("column", repository.SORTABLE)
+@pytest.mark.parametrize("filters", [CaseFilter(), CaseFilter(status=("new",), category="wages")])
+def test_every_sort_order_pages_through_an_index(
+    repo: CaseRepository, column: str, filters: CaseFilter
+) -> None:
+    where, params = filters.where(ordered=column == "updated_at")
+    page = f"select c.rowid from cases c where {where} order by c.{column}, c.id limit 200"
+    steps = plan(repo, page, params)
+    if filters == CaseFilter() or column not in ("person_name", "reference"):
+        assert "COVERING INDEX" in steps, steps  # the case rows are not read to choose the page
+    if filters == CaseFilter():
+        assert "TEMP B-TREE FOR ORDER BY" not in steps, steps  # nor all cases sorted
+    rows = repo.list_cases(filters, order_by=column, descending=False)
+    assert [r[column] for r in rows] == sorted(r[column] for r in rows)
+
+
 def test_numbering_a_new_case_reads_the_reference_index(repo: CaseRepository) -> None:
     sql = "select count(*) from cases where reference like ?"
     assert "COVERING INDEX cases_reference" in plan(repo, sql, ["ABCD-2026-%"])
