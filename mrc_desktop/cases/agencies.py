@@ -27,6 +27,7 @@ from mrc_desktop.cases import vocab
 from mrc_desktop.cases.repository import CaseRepository, ValidationError, now
 from mrc_desktop.cases.validation import BIDI_CONTROLS, clean_text
 from mrc_desktop.i18n import N_
+from mrc_desktop.storage.database import write_transaction
 from mrc_desktop.storage.ids import uuid7
 
 AGENCY_FIELDS = ("name", "licence_no", "country", "licence_status", "contacts")
@@ -136,7 +137,7 @@ def add_agency(repo: CaseRepository, fields: Mapping[str, Any]) -> str:
     values = check_agency(repo.db, fields, creating=True)
     agency_id, stamp = uuid7(), now()
     columns = ["id", "created_at", "updated_at", "origin_desk", *values]
-    with repo.db.atomic():
+    with write_transaction(repo.db):
         repo.db.execute(
             f"insert into agencies ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
             [agency_id, stamp, stamp, repo.desk_id, *values.values()],
@@ -157,7 +158,7 @@ def update_agency(repo: CaseRepository, agency_id: str, changes: Mapping[str, An
     changed = {k: v for k, v in values.items() if getattr(current, k) != v}
     if not changed:
         return []
-    with repo.db.atomic():
+    with write_transaction(repo.db):
         assignments = ", ".join(f"{k} = ?" for k in changed)
         repo.db.execute(
             f"update agencies set {assignments}, updated_at = ? where id = ?",

@@ -26,6 +26,7 @@ from mrc_desktop.cases.agencies import add_agency
 from mrc_desktop.cases.repository import CaseRepository
 from mrc_desktop.cases.schema import CASE_FIELDS
 from mrc_desktop.cases.validation import BIDI_CONTROLS, CHOICES, MAX_TEXT, validate_case
+from mrc_desktop.storage.database import write_transaction
 
 AGENCY = "agency"
 NOT_IMPORTED = {
@@ -449,7 +450,7 @@ def apply_import(repo: CaseRepository, plan: ImportPlan) -> list[str]:
     db = repo.db
     # One transaction for the new agencies and every case (create_cases nests a savepoint
     # inside it); any error rolls all of it back.
-    with db.atomic():
+    with write_transaction(db):
         ids = _agencies(repo)
         for name in plan.new_agencies:
             if name.casefold() not in ids:  # the register's own path: checked and audited

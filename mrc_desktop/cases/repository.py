@@ -1,8 +1,10 @@
 """Reading and writing cases: the one write path, with validation and the audit log.
 
 Every write runs in one transaction: the row, its audit entries and the search index
-change together or not at all. That takes ``Database.atomic()``: sqlite-utils commits each
-statement run outside an explicit transaction, so ``with conn:`` alone would not. Personal
+change together or not at all. That takes an explicit transaction (sqlite-utils commits
+each statement run outside one, so ``with conn:`` alone would not), started with ``BEGIN
+IMMEDIATE`` (``storage.database.write_transaction``) so that a write waits for another
+connection's write instead of failing on a stale read snapshot. Personal
 data is read through ``open_case``, which records who viewed it.
 """
 
@@ -19,6 +21,7 @@ from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS, search_bigrams
 from mrc_desktop.cases.users import User
 from mrc_desktop.cases.validation import clean_text, validate_case
 from mrc_desktop.cases.vocab import ENTRY_KINDS, STATUSES
+from mrc_desktop.storage.database import write_transaction
 from mrc_desktop.storage.ids import uuid7
 
 LIST_COLUMNS = (
@@ -141,7 +144,7 @@ class CaseRepository:
     # -- writes -------------------------------------------------------------------
     def create_case(self, fields: dict[str, Any]) -> str:
         values = self._checked(fields, creating=True)
-        with self.db.atomic():
+        with write_transaction(self.db):
             return self._insert_case(values, "create")
 
     def create_cases(self, rows: list[dict[str, Any]], action: str = "create") -> list[str]:
@@ -158,7 +161,7 @@ class CaseRepository:
             except ValidationError as exc:
                 exc.add_note(f"row {index}")
                 raise
-        with self.db.atomic():
+        with write_transaction(self.db):
             return [self._insert_case(values, action) for values in checked]
 
     def update_case(self, case_id: str, changes: dict[str, Any]) -> list[str]:
@@ -168,7 +171,7 @@ class CaseRepository:
         changed = {k: v for k, v in values.items() if current.get(k) != v}
         if not changed:
             return []
-        with self.db.atomic():
+        with write_transaction(self.db):
             assignments = ", ".join(f"{k} = ?" for k in changed)
             self.db.execute(
                 f"update cases set {assignments}, updated_at = ? where id = ?",
@@ -182,7 +185,7 @@ class CaseRepository:
     def delete_case(self, case_id: str) -> None:
         if not self.user.can("delete_case"):
             raise PermissionDenied("only supervisors and admins delete cases")
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(
                 "update cases set deleted = 1, updated_at = ? where id = ?", [now(), case_id]
             )
@@ -206,7 +209,7 @@ class CaseRepository:
         if status is not None and status not in STATUSES:
             raise ValidationError({"status": "Choose one of the options."})
         entry_id = uuid7()
-        with self.db.atomic():
+        with write_transaction(self.db):
             if status is not None and status != current["status"]:
                 self.db.execute("update cases set status = ? where id = ?", [status, case_id])
                 self._audit("change", case_id, "status", current["status"], status)
@@ -241,7 +244,7 @@ class CaseRepository:
             "media_type": media_type,
             "size": len(content),
         }
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(
                 "insert into attachments (id, case_id, name, media_type, size, sha256, content,"
                 " created_at, origin_desk, author) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -283,14 +286,14 @@ class CaseRepository:
         new: Any = None,
     ) -> None:
         """Write one audit entry on its own (log-in, lock, export, a viewed attachment…)."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             self._audit(action, case_id, name, old, new)
 
     # -- reads --------------------------------------------------------------------
     def open_case(self, case_id: str) -> dict[str, Any]:
         """The whole case with its personal data; the view is recorded in the audit log."""
         row = self._row(case_id)
-        with self.db.atomic():
+        with write_transaction(self.db):
             self._audit("view", case_id)
         return row
 

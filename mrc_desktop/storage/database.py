@@ -7,6 +7,8 @@ costs ~130 ms and matters at start-up); ``open_database`` wraps it in a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,3 +50,28 @@ def open_database(path: Path) -> sqlite_utils.Database:
     import sqlite_utils
 
     return sqlite_utils.Database(connect(path))
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One transaction for a write, started with ``BEGIN IMMEDIATE``.
+
+    ``Database.atomic()`` starts with a plain ``BEGIN``: the transaction first reads (a
+    snapshot), and if another connection — the daily backup, a second window, the
+    ``mrc`` command — commits before it writes, SQLite refuses the upgrade at once with
+    "database is locked", whatever the busy timeout. Taking the write lock first makes
+    the writer wait its turn instead. Nested use becomes a savepoint, as with atomic().
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("begin immediate")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    conn.commit()
