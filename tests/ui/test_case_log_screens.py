@@ -368,3 +368,18 @@ def test_a_fee_check_is_attached_to_the_open_case(qtbot, workspace, ctx, case_se
     assert entry["payload"]["result"]["items"][0]["verdict"] == fees.result.items[0].verdict
     assert entry["payload"]["result"]["total_worker"] == "150000.00"
     assert "NP → MY: 1 cost checked" in workspace.case_page.timeline.item(0).text()
+
+
+def test_every_set_up_and_unlock_field_has_a_visible_label(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFormLayout
+
+    session = fresh_session(ctx)
+    screen = CasesScreen(ctx)
+    qtbot.addWidget(screen)
+    for form in (screen.setup.passphrase_form, screen.setup.admin_form, screen.unlock.form):
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget()
+            assert isinstance(label, QLabel) and label.text()
+            assert label.buddy() is field and field.accessibleName() == label.text()
+    assert session.state == "missing"

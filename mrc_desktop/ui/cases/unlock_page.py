@@ -30,6 +30,7 @@ from mrc_desktop.storage.encrypted import MIN_PASSPHRASE, WrongPassphraseError
 from mrc_desktop.storage.migrate import DatabaseTooNewError
 from mrc_desktop.ui.background import run_task
 from mrc_desktop.ui.cases.session import CLOSED, MISSING, CaseSession
+from mrc_desktop.ui.locale_format import show_number
 from mrc_desktop.ui.translatable import Translatable
 
 ERROR_STYLE = "color: #a40000;"
@@ -85,8 +86,8 @@ class SetupPage(Translatable, QWidget):
         self.passphrase_again = _secret()
         self.passphrase_again.setObjectName("setup_passphrase_again")
         self.passphrase_form = QFormLayout(self.passphrase_box)
-        self.passphrase_form.addRow("", self.passphrase)
-        self.passphrase_form.addRow("", self.passphrase_again)
+        self.passphrase_form.addRow(QLabel(), self.passphrase)
+        self.passphrase_form.addRow(QLabel(), self.passphrase_again)
         self.admin_box = QGroupBox()
         self.username = QLineEdit()
         self.username.setObjectName("setup_username")
@@ -98,7 +99,7 @@ class SetupPage(Translatable, QWidget):
         self.password_again.setObjectName("setup_password_again")
         self.admin_form = QFormLayout(self.admin_box)
         for widget in (self.username, self.display, self.password, self.password_again):
-            self.admin_form.addRow("", widget)
+            self.admin_form.addRow(QLabel(), widget)
         self.message = QLabel()
         self.message.setObjectName("setup_message")
         self.message.setWordWrap(True)
@@ -139,7 +140,7 @@ class SetupPage(Translatable, QWidget):
         self._label(self.passphrase_form, 0, _("Passphrase"))
         self._label(self.passphrase_form, 1, _("Passphrase again"))
         self.passphrase.setPlaceholderText(
-            _("At least {count} characters").format(count=MIN_PASSPHRASE)
+            _("At least {count} characters").format(count=show_number(MIN_PASSPHRASE))
         )
         self.admin_box.setTitle(_("First administrator"))
         self._label(self.admin_form, 0, _("User name"))
@@ -147,35 +148,39 @@ class SetupPage(Translatable, QWidget):
         self._label(self.admin_form, 2, _("Password"))
         self._label(self.admin_form, 3, _("Password again"))
         self.password.setPlaceholderText(
-            _("At least {count} characters").format(count=MIN_PASSWORD)
+            _("At least {count} characters").format(count=show_number(MIN_PASSWORD))
         )
         self.create_button.setText(_("&Create the case log"))
 
     @staticmethod
     def _label(form: QFormLayout, row: int, text: str) -> None:
-        item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-        if item is not None and isinstance(item.widget(), QLabel):
-            label = item.widget()
-            assert isinstance(label, QLabel)
+        """Name a form row (its label, and the field for screen readers)."""
+        label_item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+        field_item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+        label = label_item.widget() if label_item is not None else None
+        field = field_item.widget() if field_item is not None else None
+        if isinstance(label, QLabel):
             label.setText(text)
-            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            widget = field.widget() if field is not None else None
-            if widget is not None:
-                widget.setAccessibleName(text)
+        if field is not None:
+            field.setAccessibleName(text)
+            if isinstance(label, QLabel):
+                label.setBuddy(field)
 
     def problems(self) -> str:
         passphrase = self.passphrase.text()
         needs_passphrase = self.session.state == MISSING
         if needs_passphrase and len(passphrase) < MIN_PASSPHRASE:
             return _("The passphrase needs at least {count} characters.").format(
-                count=MIN_PASSPHRASE
+                count=show_number(MIN_PASSPHRASE)
             )
         if needs_passphrase and passphrase != self.passphrase_again.text():
             return _("The two passphrases are not the same.")
         if not self.username.text().strip():
             return _("Enter a user name for the administrator.")
         if len(self.password.text()) < MIN_PASSWORD:
-            return _("The password needs at least {count} characters.").format(count=MIN_PASSWORD)
+            return _("The password needs at least {count} characters.").format(
+                count=show_number(MIN_PASSWORD)
+            )
         if self.password.text() != self.password_again.text():
             return _("The two passwords are not the same.")
         return ""
@@ -238,9 +243,9 @@ class UnlockPage(Translatable, QWidget):
         self.password = _secret()
         self.password.setObjectName("unlock_password")
         self.form = QFormLayout()
-        self.form.addRow("", self.passphrase)
-        self.form.addRow("", self.username)
-        self.form.addRow("", self.password)
+        self.form.addRow(QLabel(), self.passphrase)
+        self.form.addRow(QLabel(), self.username)
+        self.form.addRow(QLabel(), self.password)
         self.message = QLabel()
         self.message.setObjectName("unlock_message")
         self.message.setWordWrap(True)
