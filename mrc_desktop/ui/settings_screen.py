@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mrc_desktop import i18n
 from mrc_desktop.i18n import _
-from mrc_desktop.settings import describe
+from mrc_desktop.settings import LIMITS, describe
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.centre_form import CentreForm
@@ -31,6 +40,20 @@ class SettingsScreen(Translatable, QWidget):
         self.centre_box = QGroupBox()
         self.centre = CentreForm()
         QVBoxLayout(self.centre_box).addWidget(self.centre)
+        self.cases_box = QGroupBox()
+        self.cases_form = QFormLayout(self.cases_box)
+        self.spins: dict[str, QSpinBox] = {}
+        self.spin_labels: dict[str, QLabel] = {}
+        for name in ("auto_lock_minutes", "backup_keep"):
+            spin = QSpinBox()
+            spin.setObjectName(f"settings_{name}")
+            spin.setRange(*LIMITS[name])
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setBuddy(spin)
+            self.cases_form.addRow(label, spin)
+            self.spins[name] = spin
+            self.spin_labels[name] = label
         self.save_button = QPushButton()
         self.save_button.setObjectName("settings_save")
         self.save_button.setDefault(True)
@@ -43,6 +66,7 @@ class SettingsScreen(Translatable, QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.language_box, 1)
         layout.addWidget(self.centre_box)
+        layout.addWidget(self.cases_box)
         layout.addLayout(buttons)
         self.save_button.clicked.connect(self.save)
         ctx.events.settings_changed.connect(self.load)
@@ -54,6 +78,10 @@ class SettingsScreen(Translatable, QWidget):
         self.language_box.setTitle(_("Interface language"))
         self.language_hint.setText(_(describe("language")))
         self.centre_box.setTitle(_("Centre"))
+        self.cases_box.setTitle(_("Cases"))
+        for name, label in self.spin_labels.items():
+            label.setText(_(describe(name)))
+            self.spins[name].setAccessibleName(_(describe(name)))
         self.save_button.setText(_("&Save settings"))
         self.saved_label.clear()
 
@@ -61,6 +89,8 @@ class SettingsScreen(Translatable, QWidget):
         settings = self._ctx.settings
         self.languages.select(settings.get("language"))
         self.centre.set_values(settings.get("centre_name"), settings.get("centre_country"))
+        for name, spin in self.spins.items():
+            spin.setValue(settings.get(name))
 
     def save(self) -> bool:
         if not self.centre.validate():
@@ -69,6 +99,8 @@ class SettingsScreen(Translatable, QWidget):
         settings = self._ctx.settings
         settings.set("centre_name", name)
         settings.set("centre_country", country)
+        for name, spin in self.spins.items():
+            settings.set(name, spin.value())
         code = self.languages.current_code()
         settings.set("language", code)
         settings.save()

@@ -383,3 +383,20 @@ def test_every_set_up_and_unlock_field_has_a_visible_label(qtbot, ctx) -> None: 
             assert isinstance(label, QLabel) and label.text()
             assert label.buddy() is field and field.accessibleName() == label.text()
     assert session.state == "missing"
+
+
+def test_auto_lock_and_backup_settings_are_saved_and_bounded(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mrc_desktop.ui.settings_screen import SettingsScreen
+
+    screen = SettingsScreen(ctx)
+    qtbot.addWidget(screen)
+    assert screen.spins["auto_lock_minutes"].value() == 5  # the default
+    screen.spins["auto_lock_minutes"].setValue(500)  # beyond the limit: held at 60
+    screen.spins["backup_keep"].setValue(30)
+    assert screen.save()
+    stored = json.loads(ctx.paths.settings_file.read_text("utf-8"))["values"]
+    assert stored["auto_lock_minutes"] == 60 and stored["backup_keep"] == 30
+    with pytest.raises(ValueError):
+        ctx.settings.set("auto_lock_minutes", 0)
