@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from mrc_desktop.settings import (
@@ -93,6 +94,8 @@ def test_centre_name_validation(name: str, ok: bool) -> None:
     assert (centre_name_problem(name) is None) is ok
 
 
+# No deadline: each example writes a file, which is slow when the machine is busy.
+@hypothesis_settings(deadline=None)
 @given(st.text(min_size=1, max_size=120).filter(lambda t: centre_name_problem(t) is None))
 def test_any_valid_centre_name_survives_a_round_trip(name: str) -> None:
     import tempfile
