@@ -1,0 +1,294 @@
+"""What the hub keeps, behind one interface with two backends (SQLite and PostgreSQL).
+
+The hub stores and forwards batches without reading them: a batch is opaque bytes
+(sealed by its origin desk) in the slot (origin desk id, seq). Every stored batch
+also gets a *hub sequence* number, counted per centre, which orders that centre's
+feed. Numbers are handed out under a lock on the centre's row and committed in
+the same transaction as the batch, so a feed reader can never see number 11 before
+number 10 has committed and then skip 10 for ever (a global SQL sequence would
+allow exactly that under concurrent writers).
+
+Both backends pass the same tests (``tests/hub/test_storage.py``); the API layer
+(:mod:`mrc_desktop.hub.app`) decides who may do what, the storage only keeps data
+consistent: a put is one transaction, a slot never changes once stored.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
+
+BATCH_MAX_BYTES = 256 * 1024
+# Enrolment codes avoid letters that read like digits (Crockford's base32 alphabet).
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+_CODE_READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SEQ_MAX = 2**63 - 1
+
+
+class DeskStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REVOKED = "revoked"
+
+
+class PutOutcome(StrEnum):
+    STORED = "stored"  # new slot, committed
+    DUPLICATE = "duplicate"  # same bytes were already stored: nothing changed
+    CONFLICT = "conflict"  # other bytes are stored in that slot: refused, alert recorded
+
+
+@dataclass(frozen=True)
+class Centre:
+    id: str
+    name: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    id: str
+    signing_key: str  # base64 Ed25519 verify key
+    box_key: str | None  # base64 X25519 public key (for batches sealed to this desk)
+    label: str
+    code: str  # enrolment code shown at the desk and typed by the hub admin
+    status: DeskStatus
+    centre_id: str | None
+    certificate: str | None  # hub-signed JSON, once approved
+    enrolled_at: str
+    changed_at: str
+
+
+@dataclass(frozen=True)
+class PutResult:
+    outcome: PutOutcome
+    hub_seq: int  # of the batch now in the slot (the stored one on a conflict)
+    sha256: str  # of the batch now in the slot
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    origin: str
+    seq: int
+    hub_seq: int
+    sha256: str
+    data: bytes
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    origin: str
+    seq: int
+    stored_sha256: str
+    offered_sha256: str
+    count: int
+    first_seen: str
+    last_seen: str
+
+
+class HubStorageError(Exception):
+    """A refused storage operation; the message is meant for the admin or the desk."""
+
+
+class UnknownCentreError(HubStorageError):
+    pass
+
+
+class UnknownDeskError(HubStorageError):
+    pass
+
+
+class DeskConflictError(HubStorageError):
+    """The desk id or key is already enrolled with other keys, or the desk is not in a state
+    that allows the change."""
+
+
+class SchemaTooNewError(HubStorageError):
+    pass
+
+
+class HubStorage(abc.ABC):
+    """The hub's data: centres, desks, batches and their feed, alerts, the hub's key seed."""
+
+    backend: str
+
+    # Centres
+    @abc.abstractmethod
+    def add_centre(self, name: str) -> Centre:
+        """A new centre; names are unique (``DeskConflictError`` otherwise)."""
+
+    @abc.abstractmethod
+    def centres(self) -> list[Centre]: ...
+
+    @abc.abstractmethod
+    def centre(self, centre_id: str) -> Centre | None: ...
+
+    # Desks
+    @abc.abstractmethod
+    def enrol_desk(
+        self, desk_id: str, signing_key: str, box_key: str | None, label: str, now: str
+    ) -> Desk:
+        """Record a pending desk with a fresh enrolment code.
+
+        Asking again with the same id and key returns the desk as it is (a retried
+        request gets the same code); another key for a known id, or a known key under
+        another id, raises ``DeskConflictError``.
+        """
+
+    @abc.abstractmethod
+    def desk(self, desk_id: str) -> Desk | None: ...
+
+    @abc.abstractmethod
+    def desk_by_code(self, code: str) -> Desk | None: ...
+
+    @abc.abstractmethod
+    def desks(self) -> list[Desk]: ...
+
+    @abc.abstractmethod
+    def approve_desk(self, desk_id: str, centre_id: str, certificate: str, now: str) -> Desk:
+        """pending → approved into ``centre_id`` with its certificate."""
+
+    @abc.abstractmethod
+    def revoke_desk(self, desk_id: str, now: str) -> Desk:
+        """Any state → revoked; its stored batches stay (they were accepted while approved)."""
+
+    # Batches
+    @abc.abstractmethod
+    def put_batch(self, centre_id: str, origin: str, seq: int, data: bytes, now: str) -> PutResult:
+        """Store ``data`` in slot (origin, seq) in one transaction; idempotent for equal bytes.
+
+        Other bytes for a stored slot leave it unchanged, record (or count again) an
+        alert and return ``CONFLICT``.
+        """
+
+    @abc.abstractmethod
+    def feed(
+        self, centre_id: str, after: int, limit: int, exclude_origin: str | None = None
+    ) -> list[FeedItem]:
+        """The centre's batches with hub_seq > ``after``, in hub_seq order."""
+
+    @abc.abstractmethod
+    def alerts(self) -> list[Alert]: ...
+
+    # The hub's own key and health
+    @abc.abstractmethod
+    def hub_key_seed(self) -> bytes:
+        """The hub's Ed25519 seed (32 bytes), made on first use; every caller gets the same."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC with milliseconds, the form every hub timestamp is stored in."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def new_enrolment_code() -> str:
+    """Eight characters from an unambiguous alphabet, shown as XXXX-XXXX (40 random bits)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(text: str) -> str:
+    """What an admin typed, in the stored form: case, spaces and dashes ignored, O→0, I/L→1."""
+    raw = re.sub(r"[\s-]", "", text.upper()).translate(_CODE_READS_AS)
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == CODE_LENGTH else raw
+
+
+def is_desk_id(text: str) -> bool:
+    """Desk ids are the desks' own UUIDs (lower-case, hyphenated)."""
+    return bool(_UUID.match(text))
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for messages: the password is replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+def open_storage(url: str) -> HubStorage:
+    """Open (and create or migrate) the hub's store: a ``postgresql://`` URL or a SQLite path
+    (``sqlite:///abs/path`` or a plain file path)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from mrc_desktop.hub.storage_postgres import PostgresStorage
+
+        return PostgresStorage(url)
+    from pathlib import Path
+
+    from mrc_desktop.hub.storage_sqlite import SqliteStorage
+
+    path = url.removeprefix("sqlite://") if url.startswith("sqlite://") else url
+    return SqliteStorage(Path(path))
+
+
+# Column lists both backends select in the same order, and the rows' conversions.
+DESK_COLUMNS = (
+    "id, signing_key, box_key, label, code, status, centre_id, certificate, enrolled_at, changed_at"
+)
+FEED_COLUMNS = "origin, seq, hub_seq, sha256, data, received_at"
+ALERT_COLUMNS = "kind, origin, seq, stored_sha256, offered_sha256, count, first_seen, last_seen"
+
+
+def desk_from_row(row: tuple[object, ...]) -> Desk:
+    (desk_id, signing_key, box_key, label, code, status, centre_id, cert, enrolled, changed) = row
+    return Desk(
+        id=str(desk_id),
+        signing_key=str(signing_key),
+        box_key=None if box_key is None else str(box_key),
+        label=str(label),
+        code=str(code),
+        status=DeskStatus(str(status)),
+        centre_id=None if centre_id is None else str(centre_id),
+        certificate=None if cert is None else str(cert),
+        enrolled_at=str(enrolled),
+        changed_at=str(changed),
+    )
+
+
+def feed_item_from_row(row: tuple[object, ...]) -> FeedItem:
+    origin, seq, hub_seq, digest, data, received_at = row
+    assert isinstance(data, bytes | bytearray | memoryview)
+    return FeedItem(
+        str(origin), _int(seq), _int(hub_seq), str(digest), bytes(data), str(received_at)
+    )
+
+
+def alert_from_row(row: tuple[object, ...]) -> Alert:
+    kind, origin, seq, stored, offered, count, first_seen, last_seen = row
+    return Alert(
+        str(kind),
+        str(origin),
+        _int(seq),
+        str(stored),
+        str(offered),
+        _int(count),
+        str(first_seen),
+        str(last_seen),
+    )
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
