@@ -91,10 +91,10 @@ def test_canonical_json_makes_equal_changes_equal_bytes() -> None:
     assert canonical_json({"b": 1, "a": "ក"}) == '{"a":"ក","b":1}'.encode()
 
 
-def test_every_flipped_byte_of_a_sealed_batch_is_refused() -> None:
+def test_every_flipped_bit_of_a_sealed_batch_is_refused() -> None:
     data = first_batch()
     for offset in range(len(data)):
-        for mask in (0x01, 0x80):
+        for mask in (1, 2, 4, 8, 16, 32, 64, 128):
             bad = bytearray(data)
             bad[offset] ^= mask
             with pytest.raises(BatchError):
