@@ -72,6 +72,10 @@ class SqliteStorage(HubStorage):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Owner-only from the start (it holds the hub's signing seed); SQLite gives its
+            # -wal and -shm files the database file's permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.path = path
         self._lock = threading.RLock()
         self._conn: Connection = connect(str(path), timeout_s=10.0)
@@ -84,8 +88,6 @@ class SqliteStorage(HubStorage):
         except BaseException:
             self._conn.close()
             raise
-        if os.name == "posix":
-            path.chmod(0o600)  # holds the hub's signing seed
 
     # --- plumbing -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -315,3 +316,14 @@ def test_database_urls_in_messages_hide_the_password() -> None:
     assert redact_url(url) == "postgresql://hub:***@db.example:5432/hub"
     assert "s3cret" not in redact_url(url)
     assert redact_url("/srv/hub/hub.db") == "/srv/hub/hub.db"
+
+
+def test_the_sqlite_hub_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds the hub's signing seed; its -wal file takes the same mode."""
+    store = open_storage(str(tmp_path / "hub" / "hub.db"))
+    try:
+        store.hub_key_seed()
+        for name in ("hub.db", "hub.db-wal"):
+            assert (tmp_path / "hub" / name).stat().st_mode & 0o777 == 0o600, name
+    finally:
+        store.close()

@@ -1,0 +1,155 @@
+"""``mrc-hub serve`` as a real program on a loopback port: enrol → approve → put → feed.
+
+Runs once per storage backend; the TLS variant checks the printed fingerprint
+against the certificate the server really presents, and that a desk pinned to
+another certificate is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mrc_desktop.hub.certs import fingerprint_of_der, make_self_signed, pinned_context
+from mrc_desktop.hub.cli import main as hub_cli
+from tests.hub.desks import FakeDesk
+
+pytestmark = pytest.mark.slow
+START_TIMEOUT_S = 60
+
+
+@dataclass
+class RunningHub:
+    base_url: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def printed(self) -> str:
+        return "".join(self.output)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_hub(hub_url: str, *extra: str, scheme: str = "http") -> Iterator[RunningHub]:
+    port = free_port()
+    command = [sys.executable, "-m", "mrc_desktop.hub.cli", "serve", "--db", hub_url]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ.copy(),
+    )
+    hub = RunningHub(f"{scheme}://127.0.0.1:{port}", process)
+    assert process.stdout is not None
+    stdout = process.stdout
+    drain = threading.Thread(target=lambda: hub.output.extend(iter(stdout.readline, "")))
+    drain.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "Application startup complete" not in hub.printed():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mrc-hub serve did not start:\n{hub.printed()}")
+            time.sleep(0.05)
+        yield hub
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        drain.join(timeout=5)
+
+
+def test_enrol_approve_put_and_feed_over_http(
+    hub_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hub_cli(["centre", "add", "Centre North", "--db", hub_url]) == 0
+    assert hub_cli(["centre", "add", "Centre South", "--db", hub_url]) == 0
+    capsys.readouterr()
+    writer, reader, stranger = FakeDesk("writer"), FakeDesk("reader"), FakeDesk("south")
+    with running_hub(hub_url) as hub, httpx.Client(base_url=hub.base_url, timeout=10) as http:
+        assert http.get("/v1/health").json()["status"] == "ok"
+        codes = {}
+        for desk in (writer, reader, stranger):
+            answer = http.post("/v1/enrol", json=desk.enrolment(), auth=desk.enrol_auth())
+            assert answer.status_code == 201, answer.text
+            codes[desk.id] = answer.json()["code"]
+        assert http.get("/v1/feed", auth=reader.auth()).status_code == 403  # not yet approved
+
+        for desk, centre in ((writer, "Centre North"), (reader, "Centre North")):
+            assert (
+                hub_cli(["desk", "approve", codes[desk.id], "--centre", centre, "--db", hub_url])
+                == 0
+            )
+        assert (
+            hub_cli(
+                ["desk", "approve", codes[stranger.id], "--centre", "Centre South", "--db", hub_url]
+            )
+            == 0
+        )
+
+        batches = {n: os.urandom(1000 * n) for n in (1, 2, 3)}
+        for n, data in batches.items():
+            response = http.put(f"/v1/batches/{writer.id}/{n}", content=data, auth=writer.auth())
+            assert response.status_code == 201, response.text
+        retry = http.put(f"/v1/batches/{writer.id}/2", content=batches[2], auth=writer.auth())
+        assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
+        clash = http.put(f"/v1/batches/{writer.id}/2", content=b"tampered", auth=writer.auth())
+        assert clash.status_code == 409
+
+        page = http.get("/v1/feed", params={"cursor": 0, "limit": 2}, auth=reader.auth()).json()
+        rest = http.get(
+            "/v1/feed", params={"cursor": page["next_cursor"]}, auth=reader.auth()
+        ).json()
+        got = {b["seq"]: base64.b64decode(b["data"]) for b in page["batches"] + rest["batches"]}
+        assert got == batches
+        assert http.get("/v1/feed", auth=stranger.auth()).json()["batches"] == []
+
+        assert hub_cli(["desk", "revoke", reader.id, "--db", hub_url]) == 0
+        assert http.get("/v1/feed", auth=reader.auth()).status_code == 403
+    assert hub_cli(["alerts", "--db", hub_url]) == 1
+    assert "password" not in hub.printed().lower()
+
+
+def test_tls_with_a_pinned_self_signed_certificate(tmp_path: Path) -> None:
+    db = str(tmp_path / "hub.db")
+    tls_dir = tmp_path / "tls"
+    with running_hub(db, "--tls", "--tls-dir", str(tls_dir), scheme="https") as hub:
+        match = re.search(r"TLS certificate SHA-256 fingerprint: ([0-9A-F:]{95})", hub.printed())
+        assert match, hub.printed()
+        cert_pem = (tls_dir / "hub-cert.pem").read_bytes()
+        with httpx.Client(base_url=hub.base_url, verify=pinned_context(cert_pem)) as http:
+            response = http.get("/v1/health")
+            assert response.json()["status"] == "ok"
+            ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")
+            assert fingerprint_of_der(ssl_object.getpeercert(True)) == match[1]
+        impostor_pem, _ = make_self_signed(["127.0.0.1"])
+        with (
+            httpx.Client(base_url=hub.base_url, verify=pinned_context(impostor_pem)) as http,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            http.get("/v1/health")
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(hub.base_url.replace("https", "http") + "/v1/health", timeout=5)
+    assert oct((tls_dir / "hub-key.pem").stat().st_mode & 0o777) == "0o600"
