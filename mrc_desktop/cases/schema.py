@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from mrc_desktop.storage.change_capture import SyncedTable, install
 from mrc_desktop.storage.encrypted import KeyParams, open_encrypted
 from mrc_desktop.storage.migrate import apply_migrations
 
@@ -232,6 +233,25 @@ def _m0003(db: sqlite_utils.Database) -> None:
         db.execute(
             "insert into case_bigrams (rowid, grams) values (?, ?)", [rowid, search_bigrams(text)]
         )
+
+
+# What syncs between desks (issue 6), parents first. Users stay on their desk (password
+# hashes never travel); drafts are one user's unsaved forms and never leave the desk.
+SYNCED_TABLES = (
+    SyncedTable("agencies", quiet=("updated_at",)),
+    SyncedTable("cases", quiet=("updated_at",)),
+    SyncedTable("case_entries", append_only=True),
+    SyncedTable("attachments", append_only=True),
+    SyncedTable("audit_log", append_only=True),
+)
+
+
+@migrations(name="0004_change_capture")
+def _m0004(db: sqlite_utils.Database) -> None:
+    # Triggers write every change of a synced column to the oplog with a hybrid logical
+    # clock timestamp (storage/change_capture.py); values stored before this migration
+    # are written as changes too, so existing cases reach the other desks.
+    install(db, SYNCED_TABLES)
 
 
 def open_case_store(

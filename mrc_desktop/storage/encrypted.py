@@ -16,7 +16,7 @@ import nacl.pwhash
 import nacl.utils
 import sqlite_utils
 
-from mrc_desktop.storage import sqlite_build
+from mrc_desktop.storage import change_capture, sqlite_build
 from mrc_desktop.storage.database import BUSY_TIMEOUT_MS, DatabaseOpenError
 from mrc_desktop.storage.files import atomic_write_text
 
@@ -108,6 +108,9 @@ def open_encrypted(
     except sqlite_build.sqlite.DatabaseError as exc:
         conn.close()
         raise WrongPassphraseError("the passphrase does not open this case store") from exc
+    # The functions change-capture triggers call (hlc_now, sync_applying): on every
+    # connection, since a trigger fires whoever writes.
+    change_capture.register_functions(conn)
     conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("pragma foreign_keys = on")
     conn.execute("pragma journal_mode = wal")
