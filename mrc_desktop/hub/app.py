@@ -260,6 +260,7 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         response_model=EnrolResponse,
         responses={
             200: {"model": EnrolResponse, "description": "already enrolled with this key"},
+            400: {"model": Problem, "description": "the body is not JSON"},
             401: {"model": Problem, "description": "not signed with the enrolled key, or clock"},
             403: {"model": Problem, "description": "this desk has been revoked"},
             409: {"model": Problem, "description": "desk id or key enrolled with other keys"},
