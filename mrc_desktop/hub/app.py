@@ -234,10 +234,10 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         ):
             raise _refuse(401, "not authenticated")
         check_clock(timestamp)
-        if desk.status is DeskStatus.PENDING or desk.centre_id is None:
-            raise _refuse(403, "this desk is waiting for approval")
         if desk.status is DeskStatus.REVOKED:
             raise _refuse(403, "this desk has been revoked")
+        if desk.status is DeskStatus.PENDING or desk.centre_id is None:
+            raise _refuse(403, "this desk is waiting for approval")
         return Caller(desk, desk.centre_id, body)
 
     AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -363,12 +363,13 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         cursor: Annotated[int, Query(ge=0, le=SEQ_MAX, description="last hub_seq seen")] = 0,
         limit: Annotated[int, Query(ge=1, le=FEED_MAX_LIMIT)] = FEED_DEFAULT_LIMIT,
     ) -> FeedResponse:
+        # One more than asked for tells whether there is more.
         items = await run_in_threadpool(
-            storage.feed, caller.centre_id, cursor, limit, caller.desk.id
+            storage.feed, caller.centre_id, cursor, limit + 1, caller.desk.id
         )
         page: list[FeedBatch] = []
         size = 0
-        for item in items:
+        for item in items[:limit]:
             if page and size + len(item.data) > FEED_MAX_BYTES:
                 break
             size += len(item.data)
@@ -382,7 +383,7 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
                     data=base64.b64encode(item.data).decode("ascii"),
                 )
             )
-        more = len(page) < len(items) or len(items) == limit
+        more = len(page) < len(items)
         return FeedResponse(
             batches=page, next_cursor=page[-1].hub_seq if page else cursor, more=more
         )

@@ -155,6 +155,8 @@ def test_unknown_pending_and_revoked_desks_get_nothing(
     for response in (feed(client, pending), put(client, pending, 1, b"x")):
         assert response.status_code == 403
         assert response.json() == {"detail": "this desk is waiting for approval"}
+    storage.revoke_desk(pending.id, "2026-01-01T00:00:00.000Z")  # refused before approval
+    assert feed(client, pending).json() == {"detail": "this desk has been revoked"}
 
     reader = enrolled(client, storage, centres[0], "reader")
     assert len(feed(client, reader).json()["batches"]) == 1
@@ -278,9 +280,9 @@ def test_the_feed_carries_a_centres_batches_to_its_other_desks_only(
     page = feed(client, two, limit=3).json()
     assert [(b["origin"], b["seq"]) for b in page["batches"]] == [(one.id, n) for n in (1, 2, 3)]
     assert page["more"] is True
-    rest = feed(client, two, cursor=page["next_cursor"]).json()
+    rest = feed(client, two, cursor=page["next_cursor"], limit=2).json()
     assert [b["seq"] for b in rest["batches"]] == [4, 5]
-    assert rest["more"] is False
+    assert rest["more"] is False  # exactly a full page, and nothing after it
     got = {b["seq"]: base64.b64decode(b["data"]) for b in page["batches"] + rest["batches"]}
     assert got == sent
     assert all(b["sha256"] == sha256_hex(got[b["seq"]]) for b in page["batches"])
@@ -303,3 +305,25 @@ def test_client_auth_signs_what_httpx_sends(
     desk = enrolled(client, storage, centres[0], "desk")
     response = client.get("/v1/feed?cursor=0&note=caf%C3%A9%20x", auth=DeskAuth(desk.id, desk.key))
     assert response.status_code == 200
+
+
+def test_a_feed_page_stops_at_its_byte_budget_and_continues_from_the_cursor(
+    client: TestClient,
+    storage: HubStorage,
+    centres: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mrc_desktop.hub.app as hub_app
+
+    monkeypatch.setattr(hub_app, "FEED_MAX_BYTES", 10)
+    one = enrolled(client, storage, centres[0], "one")
+    two = enrolled(client, storage, centres[0], "two")
+    for n in (1, 2, 3):
+        put(client, one, n, b"six by")
+    put(client, one, 4, b"a batch over the budget still travels alone")
+    pages, cursor, more = [], 0, True
+    while more:
+        page = feed(client, two, cursor=cursor).json()
+        pages.append([b["seq"] for b in page["batches"]])
+        cursor, more = page["next_cursor"], page["more"]
+    assert pages == [[1], [2], [3], [4]]
