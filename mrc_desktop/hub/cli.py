@@ -142,7 +142,8 @@ def serve(storage: HubStorage, url: str, args: argparse.Namespace) -> int:
         print(f"TLS certificate SHA-256 fingerprint: {files.fingerprint}", flush=True)
         certfile, keyfile = str(files.cert), str(files.key)
         scheme = "https"
-    print(f"serving on {scheme}://{_host_in_url(args.host)}:{args.port}", flush=True)
+    where = f"{scheme}://{_host_in_url(args.host)}:{args.port}"
+    print(f"starting on {where}", flush=True)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -153,7 +154,11 @@ def serve(storage: HubStorage, url: str, args: argparse.Namespace) -> int:
         ssl_keyfile=keyfile,
     )
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot listen (its log says why)
+        print(f"mrc-hub: could not serve on {where}", file=sys.stderr)
+        return 2
     return 0 if server.started else 2
 
 
