@@ -68,6 +68,35 @@ UNUSED_QT = [
 ]
 
 
+# The hub runs on a server, never on a desk: its package and server-only libraries stay out
+# of the desktop bundle (collect-submodules would otherwise pull them in: ~20 MB).
+SERVER_ONLY = [
+    "mrc_desktop.hub",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+    "psycopg_binary",
+    "psycopg_pool",
+    "schemathesis",
+    "hypothesis",
+    "pytest",
+]
+
+
+def desktop_modules() -> list[str]:
+    """Every module of the app except the hub's (a server program)."""
+    names = []
+    for path in sorted((ROOT / "mrc_desktop").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        name = ".".join(parts)
+        if not any(name == s or name.startswith(s + ".") for s in SERVER_ONLY):
+            names.append(name)
+    return names
+
+
 def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -101,8 +130,6 @@ def build(dist: Path, work: Path) -> Path:
         f"{ROOT / 'content'}{sep}content",
         "--paths",
         str(ROOT),
-        "--collect-submodules",
-        "mrc_desktop",
         "--collect-data",
         "babel",
     ]
@@ -111,6 +138,10 @@ def build(dist: Path, work: Path) -> Path:
         args += ["--add-data", f"{mo}{sep}{target.as_posix()}"]
     for module in UNUSED_QT:
         args += ["--exclude-module", f"PySide6.{module}"]
+    for module in desktop_modules():  # screens are imported lazily, so name them all
+        args += ["--hidden-import", module]
+    for module in SERVER_ONLY:
+        args += ["--exclude-module", module]
     args += ["--exclude-module", "tkinter", str(entry)]
     subprocess.run(args, check=True, cwd=work)
     return dist / NAME
