@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import resource
 import shutil
@@ -55,7 +56,7 @@ from mrc_desktop.storage.ids import uuid7  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase, not a secret"
 DESK = "0190f0a0-bbbb-7000-8000-00000000be0c"
-DATA_VERSION = 3  # bump when case_data or the build changes what is generated
+DATA_VERSION = 4  # bump when case_data or the build changes what is generated
 BATCH = 2000
 AGENCIES = 300
 AGENCY_COLUMNS = ("name", "licence_no", "country", "licence_status", "contacts")
@@ -240,7 +241,7 @@ def search_queries(db: Any, rng: random.Random) -> dict[str, str]:
     return queries
 
 
-def measure(folder: Path, inner: int, saves: int, seed: int) -> dict[str, Any]:
+def measure(folder: Path, inner: int, saves: int, seed: int, cache_mb: int) -> dict[str, Any]:
     """Unlock the store and time what a counsellor does; return the samples (ms)."""
     samples: dict[str, list[float]] = {}
     real_kdf = encrypted.derive_key
@@ -252,6 +253,8 @@ def measure(folder: Path, inner: int, saves: int, seed: int) -> dict[str, Any]:
     path = folder / "cases.db"
     db = timed(samples, "unlock", open_case_store, path, PASSPHRASE)
     samples["unlock"][0] -= samples["key derivation"][0]
+    if cache_mb:
+        db.execute(f"pragma cache_size = -{cache_mb * 1024}")
     row = db.execute(
         "select id, username, display_name, role from users order by username limit 1"
     ).fetchone()
@@ -353,11 +356,14 @@ def main() -> int:
     parser.add_argument("--inner", type=int, default=3, help="runs of each query per process")
     parser.add_argument("--saves", type=int, default=40, help="intake saves per process")
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    parser.add_argument(
+        "--cache-mb", type=int, default=0, help="page cache to try instead of the app's (MB)"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.inner, args.saves, args.seed)))
+        print(json.dumps(measure(args.measure, args.inner, args.saves, args.seed, args.cache_mb)))
         return 0
     built = ready_store(args.cases, args.notes_per_case, args.rebuild)
     runs = []
@@ -365,6 +371,9 @@ def main() -> int:
         # Intake saves write to the store: measure on a copy, so the cache stays as built.
         for name in ("cases.db", "cases.key.json"):
             shutil.copy2(built / name, Path(work) / name)
+            # Flush the copy now: otherwise the first save's fsync would wait for it.
+            with open(Path(work) / name, "rb+") as copy:
+                os.fsync(copy.fileno())
         for run in range(args.repeat):
             child = subprocess.run(
                 [
@@ -378,6 +387,8 @@ def main() -> int:
                     str(args.saves),
                     "--seed",
                     str(run),
+                    "--cache-mb",
+                    str(args.cache_mb),
                 ],
                 capture_output=True,
                 text=True,
