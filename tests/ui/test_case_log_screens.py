@@ -400,3 +400,14 @@ def test_auto_lock_and_backup_settings_are_saved_and_bounded(qtbot, ctx) -> None
     assert stored["auto_lock_minutes"] == 60 and stored["backup_keep"] == 30
     with pytest.raises(ValueError):
         ctx.settings.set("auto_lock_minutes", 0)
+
+
+def test_search_box_waits_for_two_characters(workspace, case_session) -> None:  # type: ignore[no-untyped-def]
+    for name in ("Invented Alpha", "Invented Beta", "Other Gamma"):
+        case_session.repo.create_case({"person_name": name})
+    workspace.search.setText("a")
+    workspace.apply_filters()
+    assert workspace.model.total == 3  # one letter does not filter (it would scan every case)
+    workspace.search.setText("nv")
+    workspace.apply_filters()
+    assert workspace.model.total == 2

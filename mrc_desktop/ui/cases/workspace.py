@@ -45,6 +45,7 @@ from mrc_desktop.ui.widgets.pickers import CountryPicker
 from mrc_desktop.ui.widgets.row_table_model import ID_ROLE
 
 SEARCH_DELAY_MS = 250
+MIN_SEARCH = 2
 OPEN = "__open__"
 
 
@@ -373,7 +374,8 @@ class CaseWorkspace(Translatable, QWidget):
             assignee=self.assignee_filter.currentData() or "",
             created_from=dates[0],
             created_to=dates[1],
-            text=self.search.text(),
+            # One character matches nearly everything and scans every case: wait for two.
+            text=self.search.text() if len(self.search.text().strip()) >= MIN_SEARCH else "",
         )
 
     def apply_filters(self, *_args: object) -> None:
