@@ -411,3 +411,32 @@ def test_search_box_waits_for_two_characters(workspace, case_session) -> None:  
     workspace.search.setText("nv")
     workspace.apply_filters()
     assert workspace.model.total == 2
+
+
+@pytest.mark.parametrize("lang", ["km", "ar"])
+def test_intake_in_khmer_and_arabic(workspace, case_session, ctx, lang) -> None:  # type: ignore[no-untyped-def]
+    from mrc_desktop.i18n import _
+
+    ctx.languages.apply(lang)
+    try:
+        assert workspace.isRightToLeft() == (lang == "ar")
+        workspace.new_case()
+        form = workspace.intake
+        assert form.save_button.text() != "&Save case"  # translated
+        fill_intake(workspace)
+        form.inputs["birth_date"].setText("1996-13-01")
+        assert form.save() is None
+        message = form.errors["birth_date"].text()
+        assert (
+            message == _("Write the date as YYYY-MM-DD.")
+            and message != "Write the date as YYYY-MM-DD."
+        )
+        form.inputs["birth_date"].setText("1996-07-14")
+        case_id = form.save()
+        assert case_id and workspace.model.total == 1
+        dialog = workspace.case_page.refer()
+        dialog.inputs["org_name"].setEditText("Invented Union")  # type: ignore[attr-defined]
+        dialog._accept()
+        assert case_session.repo.open_case_header(case_id)["status"] == "referred"
+    finally:
+        ctx.languages.apply("en")
