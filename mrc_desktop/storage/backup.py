@@ -35,6 +35,7 @@ from mrc_desktop.storage.encrypted import (
     key_file,
     open_encrypted,
 )
+from mrc_desktop.storage.files import fsync_dir, fsync_file
 from mrc_desktop.storage.migrate import applied_names, known_names, refuse_if_newer
 
 if TYPE_CHECKING:
@@ -128,12 +129,12 @@ def make_backup(
             export_encrypted(db, staged, passphrase, params)
         except sqlite_build.sqlite.Error as exc:
             raise BackupError(f"{dest_dir}: the backup could not be written ({exc})") from exc
-        _fsync_file(staged)
-        _fsync_file(key_file(staged))
+        fsync_file(staged)
+        fsync_file(key_file(staged))
         # Key file first: a database under a backup name always has its key beside it.
         os.replace(key_file(staged), key_file(final))
         os.replace(staged, final)
-        _fsync_dir(dest_dir)
+        fsync_dir(dest_dir)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise BackupError(f"{dest_dir}: the backup could not be written ({reason})") from exc
@@ -216,14 +217,14 @@ def restore(
         shutil.copyfile(backup_file, staged)
         shutil.copyfile(keyfile, key_file(staged))
         _verify_copy(backup_file, staged, passphrase, migrations, on_verified)
-        _fsync_file(staged)
-        _fsync_file(key_file(staged))
+        fsync_file(staged)
+        fsync_file(key_file(staged))
         if confirm is not None and not confirm():
             return None
         aside, moved = _move_aside(target_db_path, stamp)
         os.replace(key_file(staged), key_file(target_db_path))
         os.replace(staged, target_db_path)
-        _fsync_dir(target_dir)
+        fsync_dir(target_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RestoreResult(backup_file, target_db_path, aside, moved)
@@ -281,7 +282,7 @@ def _move_aside(target: Path, stamp: str) -> tuple[Path | None, tuple[str, ...]]
     aside.mkdir()
     for path in present:
         os.replace(path, aside / path.name)
-    _fsync_dir(aside)
+    fsync_dir(aside)
     return aside, tuple(path.name for path in present)
 
 
@@ -296,22 +297,3 @@ def _free_name(dest_dir: Path, taken: dt.datetime) -> Path:
         sequence += 1
         candidate = dest_dir / f"{base}-{sequence}.db"
     return candidate
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make renames in ``path`` durable (not possible on Windows, where it is skipped)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 
-from mrc_desktop.storage.files import atomic_write_bytes
+from mrc_desktop.storage.files import atomic_write_bytes, fsync_dir
 from mrc_desktop.sync.batches import (
     MAX_BATCH_BYTES,
     ORIGIN_PATTERN,
@@ -204,22 +203,8 @@ def write_bundle(
         created_at=created_at,
     )
     atomic_write_bytes(path, data)
-    _fsync_folder(path.parent)
+    fsync_dir(path.parent)
     return manifest
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the system allows it (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _check_name(field: str, name: str) -> None:
