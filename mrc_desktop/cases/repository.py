@@ -568,6 +568,22 @@ class CaseRepository:
             ],
         )
 
+    def refresh_search(self, case_id: str) -> None:
+        """Bring the search indexes up to date for a case written outside this repository
+        (changes merged from another desk): a deleted case leaves them, a live one is
+        indexed again. The caller holds the transaction."""
+        deleted = self.db.execute("select deleted from cases where id = ?", [case_id]).fetchone()
+        if deleted is None:
+            raise KeyError(case_id)
+        if not deleted[0]:
+            self._reindex(case_id)
+            return
+        for table in ("case_search", "case_bigrams"):
+            self.db.execute(
+                f"delete from {table} where rowid = (select rowid from cases where id = ?)",
+                [case_id],
+            )
+
     def _reindex(self, case_id: str) -> None:
         row = self.db.execute(
             "select rowid, reference, person_name, employer, narrative from cases where id = ?",

@@ -131,11 +131,15 @@ class CapturedTable:
 TABLES_DDL = (
     """create table if not exists sync_clock (
         id integer primary key check (id = 1), desk_id text not null, hlc text not null)""",
+    # One version of a field per timestamp, stored by field: a field's history is one
+    # range, its winner the highest timestamp in it. No rowid: the key is the row's only
+    # index (the oplog holds a row per column version; an extra index would add ~40 %).
     """create table if not exists oplog (
-        seq integer primary key, hlc text not null, origin text not null, tbl text not null,
-        row_id text not null, col text not null, value, base text not null default '')""",
-    # One version of a field per timestamp; the highest is the field's current winner.
-    "create unique index if not exists oplog_field on oplog (tbl, row_id, col, hlc)",
+        hlc text not null, origin text not null, tbl text not null, row_id text not null,
+        col text not null, value, base text not null default '',
+        primary key (tbl, row_id, col, hlc)) without rowid""",
+    # Per origin in change order (timestamp, table, row, column: the key is appended):
+    # cursors and changes_since (mrc_desktop.sync.capture).
     "create index if not exists oplog_origin on oplog (origin, hlc)",
     """create table if not exists sync_tables (
         tbl text primary key, position integer not null, append_only integer not null,

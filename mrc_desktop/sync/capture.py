@@ -4,23 +4,24 @@ The triggers themselves are SQL (``storage.change_capture``, installed by the ca
 schema's migration ``0004_change_capture``). This module is the sync side of them:
 
 * ``replica_id`` — the desk id in this store's timestamps and oplog ``origin``.
-* ``cursors`` — per origin desk, the highest timestamp this replica holds: "what I
-  have", for a peer or the hub to send what comes after.
-* ``changes_since`` — the oplog after those cursors, in the order it was written.
+* ``cursors`` — per origin desk, the last change this replica holds: "what I have",
+  for a peer or the hub to send what comes after.
+* ``changes_since`` — the oplog after those cursors, in change order.
 * ``applying`` — switches capture off on this connection while received changes are
   written, so applying never re-captures them.
 
-A cursor is a timestamp, not a sequence number: every replica numbers its own oplog,
-but a desk's timestamps are the same everywhere. Each replica holds, for every origin,
-a prefix of that origin's changes in timestamp order (an origin stamps its changes in
-increasing order, and ``merge.apply_changes`` appends received ones in timestamp
-order), so "after my highest" is exactly "what I am missing" — provided a transfer that
-is cut off delivers a prefix, in oplog order, of what was sent.
+A cursor names a change: "hlc tbl row_id col" of the last one held from that origin.
+Every replica numbers its own oplog, but a change's timestamp, table, row and column are
+the same everywhere, and an origin makes its changes in that order (one event's columns
+share a timestamp, so the timestamp alone could not say where a cut-off transfer
+stopped). Each replica holds, for every origin, a beginning of that origin's changes
+in this order — changes are sent in it, and a transfer that is cut off delivers a first
+part — so "after my last" is exactly "what I am missing".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import sqlite_utils
@@ -53,35 +54,69 @@ def save_clock(db: sqlite_utils.Database, clock: Clock) -> None:
         )
 
 
+def origins(db: sqlite_utils.Database) -> list[str]:
+    """Every origin desk in the oplog (a skip-scan of its index, not a walk of it)."""
+    rows = db.execute(
+        "with recursive o(origin) as (select min(origin) from oplog union all"
+        " select (select min(origin) from oplog where origin > o.origin) from o"
+        " where o.origin is not null) select origin from o where origin is not null"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def change_key(change: Change) -> tuple[str, str, str, str]:
+    """The order changes are sent and applied in: timestamp, then table, row, column."""
+    return (change.hlc, change.tbl, change.row_id, change.col)
+
+
 def cursors(db: sqlite_utils.Database) -> Cursors:
-    """Per origin desk, the highest timestamp held here."""
-    rows = db.execute("select origin, max(hlc) from oplog group by origin").fetchall()
-    return {origin: hlc for origin, hlc in rows}
+    """Per origin desk, the last change held here: "hlc tbl row_id col"."""
+    held = {}
+    for origin in origins(db):
+        row = db.execute(
+            "select hlc, tbl, row_id, col from oplog where origin = ?"
+            " order by hlc desc, tbl desc, row_id desc, col desc limit 1",
+            [origin],
+        ).fetchone()
+        held[origin] = " ".join(row)
+    return held
+
+
+def _cursor_key(cursor: str) -> list[str]:
+    parts = cursor.split(" ", 3)
+    return parts + [""] * (4 - len(parts))
 
 
 def changes_since(
-    db: sqlite_utils.Database, cursor_by_origin: Mapping[str, str], limit: int | None = None
+    db: sqlite_utils.Database,
+    cursor_by_origin: Mapping[str, str],
+    limit: int | None = None,
+    only: Iterable[str] | None = None,
 ) -> list[Change]:
-    """Every change held here that is after the cursor of its origin, in oplog order.
+    """Every change held here that comes after the cursor of its origin, in change order
+    (``change_key``), so that any first part of the list is a whole beginning of each
+    origin's changes — what a transfer cut short delivers.
 
     Origins missing from ``cursor_by_origin`` are sent whole. ``limit`` keeps the first
     changes only (the rest follow with the next call, once the receiver's cursors moved).
+    ``only`` restricts them to some origins (a desk sends the hub its own changes).
     """
-    rows: list[tuple[int, Change]] = []
-    for (origin,) in db.execute("select distinct origin from oplog").fetchall():
-        after = cursor_by_origin.get(origin, "")
+    found: list[Change] = []
+    wanted = None if only is None else set(only)
+    for origin in origins(db):
+        if wanted is not None and origin not in wanted:
+            continue
         sql = (
-            "select seq, hlc, origin, tbl, row_id, col, value, base from oplog"
-            " where origin = ? and hlc > ? order by hlc"
+            "select hlc, origin, tbl, row_id, col, value, base from oplog where origin = ?"
+            " and (hlc, tbl, row_id, col) > (?, ?, ?, ?) order by hlc, tbl, row_id, col"
         )
-        params: list[object] = [origin, after]
+        params: list[object] = [origin, *_cursor_key(cursor_by_origin.get(origin, ""))]
         if limit is not None:
             sql += " limit ?"
             params.append(limit)
-        rows += [(r[0], Change(*r[1:])) for r in db.execute(sql, params)]
-    rows.sort(key=lambda row: row[0])
-    changes = [change for _seq, change in rows]
-    return changes if limit is None else changes[:limit]
+        found += [Change(*row) for row in db.execute(sql, params)]
+    found.sort(key=change_key)
+    return found if limit is None else found[:limit]
 
 
 @contextmanager

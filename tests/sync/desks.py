@@ -77,7 +77,10 @@ def dump(db: sqlite_utils.Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def oplog(db: sqlite_utils.Database, **where: str) -> list[dict[str, Any]]:
+    """Oplog rows (matching ``where``) in change order: the newest last."""
     clauses = " and ".join(f"{k} = ?" for k in where) or "1"
-    cursor = db.execute(f"select * from oplog where {clauses} order by seq", list(where.values()))
+    cursor = db.execute(
+        f"select * from oplog where {clauses} order by hlc, tbl, row_id, col", list(where.values())
+    )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -104,7 +104,7 @@ def test_an_attachment_travels_with_its_content(desk: Desk) -> None:
     attachment_id = desk.repo.add_attachment_row(case_id, "scan.png", "image/png", content, digest)
     rows = {r["col"]: r for r in oplog(desk.db, tbl="attachments", row_id=attachment_id)}
     assert rows["content"]["value"] == content and rows["sha256"]["value"] == digest
-    change = Change(**{k: v for k, v in rows["content"].items() if k != "seq"})
+    change = Change(**rows["content"])
     wire = json.loads(json.dumps(change.to_json()))
     assert set(wire["value"]) == {"b64"}
     assert Change.from_json(wire) == change
@@ -157,6 +157,8 @@ def test_changes_since_sends_what_comes_after_each_origins_cursor(desk: Desk) ->
     assert capture.changes_since(desk.db, capture.cursors(desk.db)) == []
     assert capture.changes_since(desk.db, {}, limit=5) == everything[:5]
     assert [c.hlc for c in everything] == sorted(c.hlc for c in everything)
+    assert capture.changes_since(desk.db, {}, only=[desk.id]) == everything
+    assert capture.changes_since(desk.db, {}, only=["another desk"]) == []
 
 
 def test_a_store_made_before_capture_sends_its_old_cases(tmp_path: Path) -> None:
