@@ -8,6 +8,8 @@ is deleted when the case is saved.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -400,8 +402,6 @@ class IntakeForm(Translatable, QWidget):
         self._open(case_id, self.session.repo.open_case(case_id))
 
     def _open(self, case_id: str, row: dict[str, Any]) -> None:
-        import json
-
         self._draft_timer.stop()
         self.case_id = case_id
         self._loaded = dict(row)
@@ -552,6 +552,4 @@ class IntakeForm(Translatable, QWidget):
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text, quote=True)
