@@ -1,4 +1,4 @@
-"""The hub's HTTP API (FastAPI): enrolment, batch upload and each centre's feed.
+"""The hub's HTTP API (FastAPI): enrolment, batch upload, each centre's feed and peers.
 
 Routes (the OpenAPI description is served at ``/openapi.json``):
 
@@ -6,12 +6,22 @@ Routes (the OpenAPI description is served at ``/openapi.json``):
 - ``POST /v1/enrol``                    JSON {desk_id, signing_key, box_key?, label?}, signed with
                                         the key being enrolled; 201 new / 200 known →
                                         {desk_id, code, status, hub_key, centre_id, certificate}
-- ``PUT  /v1/batches/{origin}/{seq}``   the batch bytes (application/octet-stream, ≤ 256 KB);
-                                        201 stored, 200 same bytes again, 409 other bytes (an
-                                        alert is recorded), 413 too large, 403 not your origin
+- ``PUT  /v1/batches/{origin}/{seq}``   a signed batch sealed to the hub (application/octet-
+                                        stream, ≤ 256 KB), opened and checked
+                                        (:mod:`mrc_desktop.hub.relay`); 201 stored, 200 the same
+                                        batch again (whatever its seal), 400 not a batch this
+                                        desk sealed and signed for this slot, 409 another batch
+                                        in the slot (an alert is recorded) or a gap or fork in
+                                        the origin's chain, 422 a change refused (timestamp
+                                        over 24 h ahead, a case without consent to sync),
+                                        413 too large, 403 not your origin
 - ``GET  /v1/feed?cursor=N&limit=M``    the caller's centre's batches with hub_seq > N, other
                                         desks' only: {"batches": [{origin, seq, hub_seq, sha256,
-                                        received_at, data (base64)}], "next_cursor", "more"}
+                                        received_at, data (base64)}], "next_cursor", "more"};
+                                        data is the stored signed batch sealed by the hub to
+                                        the caller, sha256 its this_hash
+- ``GET  /v1/peers``                    the certificates of the caller's centre's approved
+                                        desks and the ids of its revoked ones
 
 Every route but health and enrolment needs a signed request (:mod:`mrc_desktop.hub.auth`):
 a missing, unknown or badly signed request, or one more than five minutes off the
@@ -29,7 +39,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from nacl.signing import SigningKey
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -40,22 +49,25 @@ from mrc_desktop.hub.auth import (
     HEADER_TIMESTAMP,
     MAX_CLOCK_SKEW_S,
     KeyFormatError,
+    b64,
     clock_skew,
     signature_valid,
     unb64,
-    verify_key_b64,
 )
+from mrc_desktop.hub.relay import BatchRefused, HubRelay
 from mrc_desktop.hub.storage import (
     BATCH_MAX_BYTES,
     SEQ_MAX,
     Desk,
     DeskConflictError,
     DeskStatus,
+    FeedItem,
     HubStorage,
     PutOutcome,
     is_desk_id,
     utc_now,
 )
+from mrc_desktop.sync.keys import Identity
 
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
@@ -166,7 +178,7 @@ class PutResponse(BaseModel):
     origin: str
     seq: int
     hub_seq: int
-    sha256: str
+    sha256: str = Field(description="this_hash of the stored signed batch (hex SHA-256)")
     status: PutOutcome
 
 
@@ -174,9 +186,9 @@ class FeedBatch(BaseModel):
     origin: str
     seq: int
     hub_seq: int
-    sha256: str
+    sha256: str = Field(description="this_hash of the signed batch inside (hex SHA-256)")
     received_at: str
-    data: str = Field(description="the batch bytes, base64")
+    data: str = Field(description="the signed batch sealed by the hub to the caller, base64")
 
 
 class FeedResponse(BaseModel):
@@ -185,8 +197,26 @@ class FeedResponse(BaseModel):
     more: bool = Field(description="true when the hub has more batches after next_cursor")
 
 
+class PeerDesk(BaseModel):
+    desk_id: str
+    certificate: str = Field(description="hub-signed JSON, as issued at approval")
+
+
+class PeersResponse(BaseModel):
+    hub_key: str = Field(description="base64 Ed25519 key: signs certificates, seals the feed")
+    centre_id: str
+    desks: list[PeerDesk] = Field(description="the centre's approved desks, the caller included")
+    revoked: list[str] = Field(description="ids of the centre's revoked desks")
+
+
 class Problem(BaseModel):
     detail: str
+
+
+class ValidationProblem(BaseModel):
+    """FastAPI's answer to a request that does not fit the route (path, query or body)."""
+
+    detail: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -202,9 +232,9 @@ def _refuse(status: int, detail: str) -> HTTPException:
 
 
 def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> FastAPI:
-    """The hub API over ``storage``; the hub's signing key is made on first use."""
-    hub_key = SigningKey(storage.hub_key_seed())
-    hub_key_text = verify_key_b64(hub_key)
+    """The hub API over ``storage``; the hub's identity (its seed) is made on first use."""
+    relay = HubRelay(Identity(storage.hub_key_seed()))
+    hub_key_text = b64(relay.public.verify_key)
     app = FastAPI(
         title="MRC Desk hub",
         version=__version__,
@@ -311,9 +341,13 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         status_code=201,
         response_model=PutResponse,
         responses={
-            200: {"model": PutResponse, "description": "the same bytes were stored before"},
-            400: {"model": Problem, "description": "empty body"},
-            409: {"model": Problem, "description": "other bytes are stored in this slot"},
+            200: {"model": PutResponse, "description": "this batch was stored before"},
+            400: {"model": Problem, "description": "empty, or not a batch of this desk and slot"},
+            409: {"model": Problem, "description": "another batch in this slot, a gap or a fork"},
+            422: {
+                "model": Problem | ValidationProblem,
+                "description": "a change refused (clock, consent, format), or a bad path",
+            },
             **AUTH_ERRORS,
         },
         openapi_extra={
@@ -336,17 +370,25 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
             raise _refuse(403, "a desk may only upload its own batches")
         if not caller.body:
             raise HTTPException(status_code=400, detail="the batch is empty")
-        result = await run_in_threadpool(
-            storage.put_batch, caller.centre_id, origin, seq, caller.body, utc_now()
-        )
+        try:
+            incoming = await run_in_threadpool(
+                relay.open_upload, caller.desk, origin, seq, caller.body, int(clock() * 1000)
+            )
+        except BatchRefused as exc:
+            raise HTTPException(status_code=exc.status, detail=exc.reason) from None
+        result = await run_in_threadpool(storage.put_batch, caller.centre_id, incoming, utc_now())
         if result.outcome is PutOutcome.CONFLICT:
             return JSONResponse(
                 {
-                    "detail": f"batch {seq} of desk {origin} is stored with other bytes"
+                    "detail": f"batch {seq} of desk {origin} is stored with other content"
                     f" (sha256 {result.sha256}); the hub admin has been alerted"
                 },
                 status_code=409,
             )
+        if result.outcome in (PutOutcome.GAP, PutOutcome.FORK):
+            return JSONResponse({"detail": result.reason}, status_code=409)
+        if result.outcome is PutOutcome.NO_CONSENT:
+            return JSONResponse({"detail": result.reason}, status_code=422)
         answer = PutResponse(
             origin=origin,
             seq=seq,
@@ -367,25 +409,44 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         items = await run_in_threadpool(
             storage.feed, caller.centre_id, cursor, limit + 1, caller.desk.id
         )
-        page: list[FeedBatch] = []
+        page: list[FeedItem] = []
         size = 0
         for item in items[:limit]:
             if page and size + len(item.data) > FEED_MAX_BYTES:
                 break
             size += len(item.data)
-            page.append(
-                FeedBatch(
-                    origin=item.origin,
-                    seq=item.seq,
-                    hub_seq=item.hub_seq,
-                    sha256=item.sha256,
-                    received_at=item.received_at,
-                    data=base64.b64encode(item.data).decode("ascii"),
-                )
+            page.append(item)
+        sealed = await run_in_threadpool(
+            lambda: [relay.reseal_for(caller.desk, item.data) for item in page]
+        )
+        batches = [
+            FeedBatch(
+                origin=item.origin,
+                seq=item.seq,
+                hub_seq=item.hub_seq,
+                sha256=item.sha256,
+                received_at=item.received_at,
+                data=base64.b64encode(data).decode("ascii"),
             )
+            for item, data in zip(page, sealed, strict=True)
+        ]
         more = len(page) < len(items)
         return FeedResponse(
-            batches=page, next_cursor=page[-1].hub_seq if page else cursor, more=more
+            batches=batches, next_cursor=page[-1].hub_seq if page else cursor, more=more
+        )
+
+    @app.get("/v1/peers", response_model=PeersResponse, responses=AUTH_ERRORS)
+    async def peers(caller: Annotated[Caller, Depends(authenticated)]) -> PeersResponse:
+        desks = await run_in_threadpool(storage.centre_desks, caller.centre_id)
+        return PeersResponse(
+            hub_key=hub_key_text,
+            centre_id=caller.centre_id,
+            desks=[
+                PeerDesk(desk_id=d.id, certificate=d.certificate)
+                for d in desks
+                if d.status is DeskStatus.APPROVED and d.certificate is not None
+            ],
+            revoked=[d.id for d in desks if d.status is DeskStatus.REVOKED],
         )
 
     return app

@@ -1,12 +1,19 @@
 """What the hub keeps, behind one interface with two backends (SQLite and PostgreSQL).
 
-The hub stores and forwards batches without reading them: a batch is opaque bytes
-(sealed by its origin desk) in the slot (origin desk id, seq). Every stored batch
-also gets a *hub sequence* number, counted per centre, which orders that centre's
-feed. Numbers are handed out under a lock on the centre's row and committed in
-the same transaction as the batch, so a feed reader can never see number 11 before
-number 10 has committed and then skip 10 for ever (a global SQL sequence would
-allow exactly that under concurrent writers).
+The hub keeps each desk's *signed* batches (opened and checked by
+:mod:`mrc_desktop.hub.relay`; the storage itself never parses them) in the slot
+(origin desk id, seq), each origin's batches one unbroken hash chain: the SHA-256
+of a stored batch is its ``this_hash``, and the next batch of that origin must name
+it as ``prev_hash``. Every stored batch also gets a *hub sequence* number, counted
+per centre, which orders that centre's feed. Numbers are handed out under a lock on
+the centre's row and committed in the same transaction as the batch, so a feed
+reader can never see number 11 before number 10 has committed and then skip 10 for
+ever (a global SQL sequence would allow exactly that under concurrent writers).
+
+Consent: each centre's ``case_consent`` holds, per case, the newest ``cases.consent``
+change the hub accepted (newest by HLC). A batch is stored only if every case it
+touches allows sync by its newest consent change, in the batch or stored
+(:func:`consent_refusals`); the check and the update run in the put's transaction.
 
 Both backends pass the same tests (``tests/hub/test_storage.py``); the API layer
 (:mod:`mrc_desktop.hub.app`) decides who may do what, the storage only keeps data
@@ -20,7 +27,8 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,8 +49,15 @@ class DeskStatus(StrEnum):
 
 class PutOutcome(StrEnum):
     STORED = "stored"  # new slot, committed
-    DUPLICATE = "duplicate"  # same bytes were already stored: nothing changed
-    CONFLICT = "conflict"  # other bytes are stored in that slot: refused, alert recorded
+    DUPLICATE = "duplicate"  # the same signed batch was already stored: nothing changed
+    CONFLICT = "conflict"  # another batch is stored in that slot: refused, alert recorded
+    GAP = "gap"  # the origin's previous batch is not stored: refused
+    FORK = "fork"  # it does not chain to the origin's stored previous batch: refused
+    NO_CONSENT = "no_consent"  # it touches a case whose consent does not allow sync: refused
+
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` (hex) of an origin's first batch."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +82,44 @@ class Desk:
 
 
 @dataclass(frozen=True)
+class ConsentMark:
+    """One case's newest ``cases.consent`` change: its timestamp and whether it allows sync."""
+
+    hlc: str
+    allows_sync: bool
+
+
+@dataclass(frozen=True)
+class IncomingBatch:
+    """A checked batch on its way into storage: what the storage needs, nothing parsed here.
+
+    ``data`` is the signed batch (SHA-256 of it is its ``this_hash``); ``cases`` the ids
+    of the cases whose rows it touches (a ``cases`` row, or a row naming one in its
+    ``case_id``), ``consent`` each case's newest consent change in this batch.
+    """
+
+    origin: str
+    seq: int
+    prev_hash: str  # hex SHA-256 of the origin's previous signed batch; GENESIS_HASH for seq 1
+    data: bytes
+    cases: frozenset[str] = frozenset()
+    consent: Mapping[str, ConsentMark] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PutResult:
     outcome: PutOutcome
-    hub_seq: int  # of the batch now in the slot (the stored one on a conflict)
-    sha256: str  # of the batch now in the slot
+    hub_seq: int  # of the batch now in the slot (the stored one on a conflict); 0 if none
+    sha256: str  # of the batch now in the slot ('' if none)
+    reason: str = ""  # why a gap, fork or consent refusal was refused, for the desk
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last batch stored from one origin: where its chain continues."""
+
+    seq: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -161,14 +210,30 @@ class HubStorage(abc.ABC):
     def revoke_desk(self, desk_id: str, now: str) -> Desk:
         """Any state → revoked; its stored batches stay (they were accepted while approved)."""
 
+    @abc.abstractmethod
+    def centre_desks(self, centre_id: str) -> list[Desk]:
+        """The desks approved into ``centre_id``, revoked ones included, oldest first."""
+
     # Batches
     @abc.abstractmethod
-    def put_batch(self, centre_id: str, origin: str, seq: int, data: bytes, now: str) -> PutResult:
-        """Store ``data`` in slot (origin, seq) in one transaction; idempotent for equal bytes.
+    def put_batch(self, centre_id: str, batch: IncomingBatch, now: str) -> PutResult:
+        """Store ``batch`` in slot (origin, seq) in one transaction, or refuse it unchanged.
 
-        Other bytes for a stored slot leave it unchanged, record (or count again) an
-        alert and return ``CONFLICT``.
+        In this order: the same batch (equal SHA-256) already in the slot → ``DUPLICATE``;
+        another one → ``CONFLICT``, the slot unchanged and an alert recorded (or counted
+        again); a seq that is not the origin's last + 1 → ``GAP``; a ``prev_hash`` that is
+        not the stored last batch's hash → ``FORK``; a touched case whose newest consent
+        (in the batch or stored) does not allow sync → ``NO_CONSENT``. Otherwise the batch
+        is stored, and its consent changes update the centre's ``case_consent``.
         """
+
+    @abc.abstractmethod
+    def chain_head(self, origin: str) -> ChainHead | None:
+        """The last batch stored from ``origin`` (None before its first)."""
+
+    @abc.abstractmethod
+    def case_consent(self, centre_id: str, case_id: str) -> ConsentMark | None:
+        """The newest consent change the hub accepted for a case of ``centre_id``."""
 
     @abc.abstractmethod
     def feed(
@@ -190,6 +255,32 @@ class HubStorage(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+
+def consent_refusals(
+    batch: IncomingBatch, stored: Mapping[str, ConsentMark], limit: int = 3
+) -> list[str]:
+    """The first ``limit`` cases (sorted ids) the batch touches whose newest consent change —
+    the batch's or the stored one, the higher timestamp wins — does not allow sync."""
+    refused = []
+    for case_id in sorted(batch.cases):
+        marks = [m for m in (batch.consent.get(case_id), stored.get(case_id)) if m is not None]
+        newest = max(marks, key=lambda m: m.hlc, default=None)
+        if newest is None or not newest.allows_sync:
+            refused.append(case_id)
+            if len(refused) == limit:
+                break
+    return refused
+
+
+def describe_refusals(case_ids: Iterable[str]) -> str:
+    """Why a batch was refused for consent, naming the cases (ids only, never a person)."""
+    ids = list(case_ids)
+    noun = "case" if len(ids) == 1 else "cases"
+    return (
+        f"consent does not allow sync for {noun} {', '.join(ids)}"
+        " (no consent to sending it to the network hub is recorded); the whole batch is refused"
+    )
 
 
 def utc_now() -> str:

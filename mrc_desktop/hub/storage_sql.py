@@ -33,19 +33,25 @@ from mrc_desktop.hub.storage import (
     ALERT_COLUMNS,
     DESK_COLUMNS,
     FEED_COLUMNS,
+    GENESIS_HASH,
     Alert,
     Centre,
+    ChainHead,
+    ConsentMark,
     Desk,
     DeskConflictError,
     DeskStatus,
     FeedItem,
     HubStorage,
+    IncomingBatch,
     PutOutcome,
     PutResult,
     SchemaTooNewError,
     UnknownCentreError,
     UnknownDeskError,
     alert_from_row,
+    consent_refusals,
+    describe_refusals,
     desk_from_row,
     feed_item_from_row,
     new_enrolment_code,
@@ -89,7 +95,20 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             " unique (kind, origin, seq, offered_sha256))",
         ),
     ),
+    (
+        # Batches are now the desks' signed batches, checked and chained (see relay.py);
+        # each centre's cases' newest accepted consent change decides what may be stored.
+        "0002_relay",
+        (
+            "create table case_consent (centre_id text not null references centres(id),"
+            " case_id text not null, hlc text not null,"
+            " allows_sync integer not null check (allows_sync in (0, 1)),"
+            " primary key (centre_id, case_id))",
+        ),
+    ),
 )
+# Cases looked up per query when checking a batch's consent (a batch touches a few hundred).
+CONSENT_LOOKUP_CHUNK = 200
 
 
 def migrations_for(types: ColumnTypes) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -304,6 +323,13 @@ class SqlHubStorage(HubStorage):
             assert row is not None
             return desk_from_row(row)
 
+    def centre_desks(self, centre_id: str) -> list[Desk]:
+        rows = self._all(
+            f"select {DESK_COLUMNS} from desks where centre_id = ? order by enrolled_at, id",
+            centre_id,
+        )
+        return [desk_from_row(row) for row in rows]
+
     def _locked_desk(self, tx: Tx, desk_id: str) -> Desk:
         row = tx.one(f"select {DESK_COLUMNS} from desks where id = ?{self.row_lock}", desk_id)
         if row is None:
@@ -312,38 +338,35 @@ class SqlHubStorage(HubStorage):
 
     # --- batches ------------------------------------------------------------------------------
 
-    def put_batch(self, centre_id: str, origin: str, seq: int, data: bytes, now: str) -> PutResult:
+    def put_batch(self, centre_id: str, batch: IncomingBatch, now: str) -> PutResult:
+        origin, seq, data = batch.origin, batch.seq, batch.data
         digest = sha256_hex(data)
         with self._transaction() as tx:
-            # The centre's row lock queues this centre's puts: the slot check, the next hub
-            # sequence number and the insert then cannot race, and numbers commit in order.
+            # The centre's row lock queues this centre's puts (an origin's batches all go to
+            # its one centre): the slot, chain and consent checks, the next hub sequence
+            # number and the inserts then cannot race, and numbers commit in order.
             centre = tx.one(
                 f"select last_hub_seq from centres where id = ?{self.row_lock}", centre_id
             )
             if centre is None:
                 raise UnknownCentreError(f"no centre with id {centre_id}")
             stored = tx.one(
-                "select hub_seq, sha256, data from batches where origin = ? and seq = ?",
-                origin,
-                seq,
+                "select hub_seq, sha256 from batches where origin = ? and seq = ?", origin, seq
             )
             if stored is not None:
-                hub_seq, stored_digest, stored_data = stored
-                if stored_digest == digest and bytes(stored_data) == data:
-                    return PutResult(PutOutcome.DUPLICATE, int(hub_seq), str(stored_digest))
-                tx.execute(
-                    "insert into alerts (kind, origin, seq, stored_sha256, offered_sha256,"
-                    " first_seen, last_seen) values ('batch_conflict', ?, ?, ?, ?, ?, ?)"
-                    " on conflict (kind, origin, seq, offered_sha256)"
-                    " do update set count = alerts.count + 1, last_seen = excluded.last_seen",
-                    origin,
-                    seq,
-                    stored_digest,
-                    digest,
-                    now,
-                    now,
-                )
-                return PutResult(PutOutcome.CONFLICT, int(hub_seq), str(stored_digest))
+                hub_seq, stored_digest = int(stored[0]), str(stored[1])
+                if stored_digest == digest:
+                    return PutResult(PutOutcome.DUPLICATE, hub_seq, stored_digest)
+                self._alert(tx, "batch_conflict", origin, seq, stored_digest, digest, now)
+                return PutResult(PutOutcome.CONFLICT, hub_seq, stored_digest)
+            refused = self._chain_refusal(tx, batch)
+            if refused is not None:
+                return refused
+            consent = self._stored_consent(tx, centre_id, batch.cases)
+            no_consent = consent_refusals(batch, consent)
+            if no_consent:
+                reason = f"batch #{seq} of desk {origin}: {describe_refusals(no_consent)}"
+                return PutResult(PutOutcome.NO_CONSENT, 0, "", reason)
             hub_seq = int(centre[0]) + 1
             tx.execute("update centres set last_hub_seq = ? where id = ?", hub_seq, centre_id)
             tx.execute(
@@ -356,7 +379,82 @@ class SqlHubStorage(HubStorage):
                 now,
                 centre_id,
             )
+            for case_id, mark in sorted(batch.consent.items()):
+                tx.execute(
+                    "insert into case_consent (centre_id, case_id, hlc, allows_sync)"
+                    " values (?, ?, ?, ?) on conflict (centre_id, case_id) do update"
+                    " set hlc = excluded.hlc, allows_sync = excluded.allows_sync"
+                    " where excluded.hlc > case_consent.hlc",
+                    centre_id,
+                    case_id,
+                    mark.hlc,
+                    int(mark.allows_sync),
+                )
             return PutResult(PutOutcome.STORED, hub_seq, digest)
+
+    def _alert(
+        self, tx: Tx, kind: str, origin: str, seq: int, stored: str, offered: str, now: str
+    ) -> None:
+        tx.execute(
+            "insert into alerts (kind, origin, seq, stored_sha256, offered_sha256,"
+            " first_seen, last_seen) values (?, ?, ?, ?, ?, ?, ?)"
+            " on conflict (kind, origin, seq, offered_sha256)"
+            " do update set count = alerts.count + 1, last_seen = excluded.last_seen",
+            kind,
+            origin,
+            seq,
+            stored,
+            offered,
+            now,
+            now,
+        )
+
+    def _chain_refusal(self, tx: Tx, batch: IncomingBatch) -> PutResult | None:
+        """GAP or FORK if ``batch`` does not continue its origin's stored chain, else None."""
+        head = self._chain_head(tx, batch.origin)
+        last_seq, last_hash = (head.seq, head.sha256) if head else (0, GENESIS_HASH)
+        where = f"batch #{batch.seq} of desk {batch.origin}"
+        if batch.seq != last_seq + 1:
+            # A stored seq was answered above; any other seq skips at least one batch.
+            reason = f"gap: {where} arrived but #{last_seq + 1} is the next the hub expects"
+            return PutResult(PutOutcome.GAP, 0, "", reason)
+        if batch.prev_hash != last_hash:
+            stored = f"batch #{last_seq}" if last_seq else "the start of its chain"
+            reason = f"fork: {where} does not follow {stored} stored from it"
+            return PutResult(PutOutcome.FORK, 0, "", reason)
+        return None
+
+    def _chain_head(self, tx: Tx, origin: str) -> ChainHead | None:
+        row = tx.one(
+            "select seq, sha256 from batches where origin = ? order by seq desc limit 1", origin
+        )
+        return None if row is None else ChainHead(int(row[0]), str(row[1]))
+
+    def _stored_consent(
+        self, tx: Tx, centre_id: str, case_ids: frozenset[str]
+    ) -> dict[str, ConsentMark]:
+        found: dict[str, ConsentMark] = {}
+        ids = sorted(case_ids)
+        for start in range(0, len(ids), CONSENT_LOOKUP_CHUNK):
+            chunk = ids[start : start + CONSENT_LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = tx.all(
+                "select case_id, hlc, allows_sync from case_consent"
+                f" where centre_id = ? and case_id in ({marks})",
+                centre_id,
+                *chunk,
+            )
+            for case_id, hlc, allows in rows:
+                found[str(case_id)] = ConsentMark(str(hlc), bool(allows))
+        return found
+
+    def chain_head(self, origin: str) -> ChainHead | None:
+        with self._reading() as tx:
+            return self._chain_head(tx, origin)
+
+    def case_consent(self, centre_id: str, case_id: str) -> ConsentMark | None:
+        with self._reading() as tx:
+            return self._stored_consent(tx, centre_id, frozenset([case_id])).get(case_id)
 
     def feed(
         self, centre_id: str, after: int, limit: int, exclude_origin: str | None = None

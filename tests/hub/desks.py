@@ -1,4 +1,5 @@
-"""Invented desks for hub tests: a UUID, an Ed25519 key pair, and signed requests."""
+"""Invented desks for hub tests: a UUID, an Ed25519 key pair, signed requests, and the
+sync identity (the same key) that signs and seals its batches."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from nacl.signing import SigningKey
 
 from mrc_desktop.hub.auth import DeskAuth, b64, verify_key_b64
 from mrc_desktop.storage.ids import uuid7
+from mrc_desktop.sync.keys import Identity
 
 
 @dataclass
@@ -23,6 +25,11 @@ class FakeDesk:
     @property
     def signing_key(self) -> str:
         return verify_key_b64(self.key)
+
+    @property
+    def identity(self) -> Identity:
+        """The desk's sync identity: its enrolled Ed25519 key, which also seals (derived)."""
+        return Identity(bytes(self.key))
 
     @property
     def box_key(self) -> str:

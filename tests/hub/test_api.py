@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import warnings
 from collections.abc import Iterator
 
@@ -19,7 +20,9 @@ from mrc_desktop.hub.auth import (
     verify_certificate,
 )
 from mrc_desktop.hub.cli import desk_approve
-from mrc_desktop.hub.storage import BATCH_MAX_BYTES, HubStorage, sha256_hex
+from mrc_desktop.hub.storage import BATCH_MAX_BYTES, HubStorage
+from mrc_desktop.sync.keys import Identity, PublicIdentity
+from tests.hub.batches import Outbox, Replica
 from tests.hub.desks import FakeDesk
 
 with warnings.catch_warnings():
@@ -52,6 +55,16 @@ def enrolled(client: TestClient, storage: HubStorage, centre: str, label: str) -
 @pytest.fixture
 def centres(storage: HubStorage) -> tuple[str, str]:
     return storage.add_centre("Centre A").id, storage.add_centre("Centre B").id
+
+
+@pytest.fixture
+def hub_key(storage: HubStorage) -> PublicIdentity:
+    return Identity(storage.hub_key_seed()).public
+
+
+def one_case(replica: Replica | None = None) -> list[dict[str, object]]:
+    """The changes of one new case whose consent allows sync."""
+    return (replica or Replica()).new_case()[1]
 
 
 def put(client: TestClient, desk: FakeDesk, seq: int, data: bytes, origin: str | None = None):  # type: ignore[no-untyped-def]
@@ -140,10 +153,10 @@ def test_bad_enrolments_name_the_field(
 
 
 def test_unknown_pending_and_revoked_desks_get_nothing(
-    client: TestClient, storage: HubStorage, centres: tuple[str, str]
+    client: TestClient, storage: HubStorage, centres: tuple[str, str], hub_key: PublicIdentity
 ) -> None:
     writer = enrolled(client, storage, centres[0], "writer")
-    assert put(client, writer, 1, b"batch").status_code == 201
+    assert put(client, writer, 1, Outbox(writer, hub_key).next(one_case())).status_code == 201
 
     stranger = FakeDesk()
     for response in (feed(client, stranger), put(client, stranger, 1, b"x")):
@@ -205,40 +218,16 @@ def test_requests_must_be_within_five_minutes_of_the_hub_clock(
         assert "5 minutes" in response.json()["detail"]
 
 
-def test_put_same_bytes_200_other_bytes_409_and_an_alert(
-    client: TestClient, storage: HubStorage, centres: tuple[str, str]
+def test_bodies_over_256_kb_are_refused_before_anything_is_stored(
+    client: TestClient, storage: HubStorage, centres: tuple[str, str], hub_key: PublicIdentity
 ) -> None:
     desk = enrolled(client, storage, centres[0], "desk")
-    batch = bytes(range(256)) * 4
-    first = put(client, desk, 1, batch)
-    assert first.status_code == 201
-    assert first.json() == {
-        "origin": desk.id,
-        "seq": 1,
-        "hub_seq": 1,
-        "sha256": sha256_hex(batch),
-        "status": "stored",
-    }
-    again = put(client, desk, 1, batch)
-    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
-    clash = put(client, desk, 1, batch[:-1] + b"?")
-    assert clash.status_code == 409
-    assert sha256_hex(batch) in clash.json()["detail"]
-    [alert] = storage.alerts()
-    assert (alert.origin, alert.seq, alert.offered_sha256) == (
-        desk.id,
-        1,
-        sha256_hex(batch[:-1] + b"?"),
-    )
-    [item] = storage.feed(centres[0], 0, 10)
-    assert item.data == batch
-
-
-def test_batches_over_256_kb_are_refused_before_anything_is_stored(
-    client: TestClient, storage: HubStorage, centres: tuple[str, str]
-) -> None:
-    desk = enrolled(client, storage, centres[0], "desk")
-    assert put(client, desk, 1, b"\x01" * BATCH_MAX_BYTES).status_code == 201
+    outbox = Outbox(desk, hub_key)
+    assert put(client, desk, 1, outbox.next(one_case())).status_code == 201
+    # At the limit the body reaches the batch checks (and is no batch); one byte more does not.
+    at_limit = put(client, desk, 2, b"\x01" * BATCH_MAX_BYTES)
+    assert at_limit.status_code == 400
+    assert "cannot be opened" in at_limit.json()["detail"]
     too_big = put(client, desk, 2, b"\x02" * (BATCH_MAX_BYTES + 1))
     assert too_big.status_code == 413
     assert str(BATCH_MAX_BYTES) in too_big.json()["detail"]
@@ -253,12 +242,14 @@ def test_batches_over_256_kb_are_refused_before_anything_is_stored(
 
 
 def test_a_desk_uploads_only_as_itself_and_only_real_batches(
-    client: TestClient, storage: HubStorage, centres: tuple[str, str]
+    client: TestClient, storage: HubStorage, centres: tuple[str, str], hub_key: PublicIdentity
 ) -> None:
     desk = enrolled(client, storage, centres[0], "desk")
     colleague = enrolled(client, storage, centres[0], "colleague")
-    forged = put(client, desk, 1, b"pretending", origin=colleague.id)
+    theirs = Outbox(colleague, hub_key).next(one_case())
+    forged = put(client, desk, 1, theirs, origin=colleague.id)
     assert forged.status_code == 403
+    assert put(client, desk, 1, b"pretending").status_code == 400
     assert put(client, desk, 1, b"").status_code == 400
     assert put(client, desk, 0, b"x").status_code == 422
     assert put(client, desk, 2**63, b"x").status_code == 422
@@ -266,16 +257,17 @@ def test_a_desk_uploads_only_as_itself_and_only_real_batches(
 
 
 def test_the_feed_carries_a_centres_batches_to_its_other_desks_only(
-    client: TestClient, storage: HubStorage, centres: tuple[str, str]
+    client: TestClient, storage: HubStorage, centres: tuple[str, str], hub_key: PublicIdentity
 ) -> None:
     one = enrolled(client, storage, centres[0], "one")
     two = enrolled(client, storage, centres[0], "two")
     elsewhere = enrolled(client, storage, centres[1], "elsewhere")
-    sent = {n: f"batch {n} from one".encode() for n in range(1, 6)}
-    for n, data in sent.items():
-        assert put(client, one, n, data).status_code == 201
-    assert put(client, two, 1, b"from two").status_code == 201
-    assert put(client, elsewhere, 1, b"other centre").status_code == 201
+    outbox, replica = Outbox(one, hub_key), Replica()
+    sent = {n: outbox.sign(one_case(replica)) for n in range(1, 6)}
+    for n, signed in sent.items():
+        assert put(client, one, n, outbox.seal(signed)).status_code == 201
+    assert put(client, two, 1, Outbox(two, hub_key).next(one_case())).status_code == 201
+    assert put(client, elsewhere, 1, Outbox(elsewhere, hub_key).next(one_case())).status_code == 201
 
     page = feed(client, two, limit=3).json()
     assert [(b["origin"], b["seq"]) for b in page["batches"]] == [(one.id, n) for n in (1, 2, 3)]
@@ -283,15 +275,13 @@ def test_the_feed_carries_a_centres_batches_to_its_other_desks_only(
     rest = feed(client, two, cursor=page["next_cursor"], limit=2).json()
     assert [b["seq"] for b in rest["batches"]] == [4, 5]
     assert rest["more"] is False  # exactly a full page, and nothing after it
-    got = {b["seq"]: base64.b64decode(b["data"]) for b in page["batches"] + rest["batches"]}
-    assert got == sent
-    assert all(b["sha256"] == sha256_hex(got[b["seq"]]) for b in page["batches"])
+    items = page["batches"] + rest["batches"]
+    assert [b["sha256"] for b in items] == [sent[n].this_hash.hex() for n in range(1, 6)]
     done = feed(client, two, cursor=rest["next_cursor"]).json()
     assert (done["batches"], done["next_cursor"]) == ([], rest["next_cursor"])
 
-    assert [b["data"] for b in feed(client, one).json()["batches"]] == [
-        base64.b64encode(b"from two").decode()
-    ]
+    [from_two] = feed(client, one).json()["batches"]
+    assert (from_two["origin"], from_two["seq"]) == (two.id, 1)
     theirs = feed(client, elsewhere).json()["batches"]
     assert theirs == []
     assert feed(client, two, cursor=-1).status_code == 422
@@ -311,19 +301,24 @@ def test_a_feed_page_stops_at_its_byte_budget_and_continues_from_the_cursor(
     client: TestClient,
     storage: HubStorage,
     centres: tuple[str, str],
+    hub_key: PublicIdentity,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import mrc_desktop.hub.app as hub_app
 
-    monkeypatch.setattr(hub_app, "FEED_MAX_BYTES", 10)
     one = enrolled(client, storage, centres[0], "one")
     two = enrolled(client, storage, centres[0], "two")
-    for n in (1, 2, 3):
-        put(client, one, n, b"six by")
-    put(client, one, 4, b"a batch over the budget still travels alone")
+    outbox, replica = Outbox(one, hub_key), Replica()
+    small = [outbox.sign(one_case(replica)) for _ in range(3)]
+    big = outbox.sign(replica.new_case(name=f"Invented Worker {secrets.token_hex(1000)}")[1])
+    for signed in [*small, big]:
+        assert put(client, one, signed.seq, outbox.seal(signed)).status_code == 201
+    # Two small batches fit the budget, a third does not; the big one travels alone.
+    monkeypatch.setattr(hub_app, "FEED_MAX_BYTES", len(small[0].raw) + len(small[1].raw))
+    assert len(big.raw) > hub_app.FEED_MAX_BYTES
     pages, cursor, more = [], 0, True
     while more:
         page = feed(client, two, cursor=cursor).json()
         pages.append([b["seq"] for b in page["batches"]])
         cursor, more = page["next_cursor"], page["more"]
-    assert pages == [[1], [2], [3], [4]]
+    assert pages == [[1, 2], [3], [4]]

@@ -9,7 +9,13 @@ from nacl.signing import SigningKey
 
 from mrc_desktop.hub.auth import verify_certificate, verify_key_b64
 from mrc_desktop.hub.cli import main
-from mrc_desktop.hub.storage import DeskStatus, open_storage, utc_now
+from mrc_desktop.hub.storage import (
+    GENESIS_HASH,
+    DeskStatus,
+    IncomingBatch,
+    open_storage,
+    utc_now,
+)
 from tests.hub.desks import FakeDesk
 
 
@@ -104,14 +110,14 @@ def test_alerts_exit_1_when_a_slot_was_offered_other_bytes(
     run(capsys, "desk", "approve", enrolment_code, "--db", hub_url)
     store = open_storage(hub_url)
     try:
-        store.put_batch(centre, desk.id, 4, b"first", utc_now())
-        store.put_batch(centre, desk.id, 4, b"second", utc_now())
+        for data in (b"first", b"second"):
+            store.put_batch(centre, IncomingBatch(desk.id, 1, GENESIS_HASH, data), utc_now())
         assert store.desk(desk.id).status is DeskStatus.APPROVED  # type: ignore[union-attr]
     finally:
         store.close()
     code, out, _ = run(capsys, "alerts", "--db", hub_url)
     assert code == 1
-    assert f"batch_conflict  desk {desk.id} batch 4" in out
+    assert f"batch_conflict  desk {desk.id} batch 1" in out
 
 
 def test_an_unreachable_database_is_a_clear_error_without_the_password(

@@ -1,5 +1,8 @@
 """``mrc-hub serve`` as a real program on a loopback port: enrol → approve → put → feed.
 
+Batches are real: signed by the writing desk, sealed to the hub key the enrolment
+answer names, and read back by the other desk with its own key.
+
 Runs once per storage backend; the TLS variant checks the printed fingerprint
 against the certificate the server really presents, and that a desk pinned to
 another certificate is refused.
@@ -23,8 +26,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mrc_desktop.hub.auth import unb64
 from mrc_desktop.hub.certs import fingerprint_of_der, make_self_signed, pinned_context
 from mrc_desktop.hub.cli import main as hub_cli
+from mrc_desktop.sync.batches import open_batch
+from mrc_desktop.sync.keys import Peers, PublicIdentity
+from tests.hub.batches import Outbox, Replica
 from tests.hub.desks import FakeDesk
 
 pytestmark = pytest.mark.slow
@@ -115,6 +122,7 @@ def test_enrol_approve_put_and_feed_over_http(
             answer = http.post("/v1/enrol", json=desk.enrolment(), auth=desk.enrol_auth())
             assert answer.status_code == 201, answer.text
             codes[desk.id] = answer.json()["code"]
+            hub_key = PublicIdentity(unb64(answer.json()["hub_key"], 32))
         assert http.get("/v1/feed", auth=reader.auth()).status_code == 403  # not yet approved
 
         for desk, centre in ((writer, "Centre North"), (reader, "Centre North")):
@@ -129,21 +137,31 @@ def test_enrol_approve_put_and_feed_over_http(
             == 0
         )
 
-        batches = {n: os.urandom(1000 * n) for n in (1, 2, 3)}
-        for n, data in batches.items():
-            response = http.put(f"/v1/batches/{writer.id}/{n}", content=data, auth=writer.auth())
+        outbox, replica = Outbox(writer, hub_key), Replica()
+        batches = {n: outbox.sign(replica.new_case()[1]) for n in (1, 2, 3)}
+        for n, signed in batches.items():
+            response = http.put(
+                f"/v1/batches/{writer.id}/{n}", content=outbox.seal(signed), auth=writer.auth()
+            )
             assert response.status_code == 201, response.text
-        retry = http.put(f"/v1/batches/{writer.id}/2", content=batches[2], auth=writer.auth())
+        resealed = outbox.seal(batches[2])
+        retry = http.put(f"/v1/batches/{writer.id}/2", content=resealed, auth=writer.auth())
         assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
-        clash = http.put(f"/v1/batches/{writer.id}/2", content=b"tampered", auth=writer.auth())
+        other = Outbox(writer, hub_key, seq=1, last=batches[1].this_hash)
+        tampered = other.next(replica.new_case()[1])
+        clash = http.put(f"/v1/batches/{writer.id}/2", content=tampered, auth=writer.auth())
         assert clash.status_code == 409
 
         page = http.get("/v1/feed", params={"cursor": 0, "limit": 2}, auth=reader.auth()).json()
         rest = http.get(
             "/v1/feed", params={"cursor": page["next_cursor"]}, auth=reader.auth()
         ).json()
-        got = {b["seq"]: base64.b64decode(b["data"]) for b in page["batches"] + rest["batches"]}
-        assert got == batches
+        at_reader = Peers({writer.id: writer.identity.public}, relays={"hub": hub_key})
+        got = {
+            b["seq"]: open_batch(reader.identity, at_reader, base64.b64decode(b["data"])).signed
+            for b in page["batches"] + rest["batches"]
+        }
+        assert got == {n: signed.raw for n, signed in batches.items()}
         assert http.get("/v1/feed", auth=stranger.auth()).json()["batches"] == []
 
         assert hub_cli(["desk", "revoke", reader.id, "--db", hub_url]) == 0

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from mrc_desktop.hub.storage import (
+    GENESIS_HASH,
+    ChainHead,
+    ConsentMark,
     DeskConflictError,
     DeskStatus,
     HubStorage,
+    IncomingBatch,
     PutOutcome,
     SchemaTooNewError,
     UnknownCentreError,
@@ -25,6 +29,26 @@ from mrc_desktop.hub.storage import (
 from tests.hub.desks import FakeDesk
 
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+CASE_1 = "01a20990-0000-7000-8000-000000000001"
+CASE_2 = "01a20990-0000-7000-8000-000000000002"
+# Consent changes' timestamps (only their order matters to the storage).
+EARLY, LATER, LATEST = (
+    f"17900000{n}0000-00000-01a20990-0000-7000-8000-0000000000aa" for n in (1, 2, 3)
+)
+
+
+def incoming(
+    origin: str,
+    seq: int,
+    data: bytes,
+    after: bytes | None = None,
+    cases: tuple[str, ...] = (),
+    consent: dict[str, ConsentMark] | None = None,
+) -> IncomingBatch:
+    """A batch as the relay hands it over: ``after`` is the previous batch's data (the
+    storage treats data as opaque; its SHA-256 is the chain's hash)."""
+    prev = GENESIS_HASH if after is None else sha256_hex(after)
+    return IncomingBatch(origin, seq, prev, data, frozenset(cases), consent or {})
 
 
 def approved(storage: HubStorage, centre_id: str, label: str = "desk") -> FakeDesk:
@@ -117,25 +141,25 @@ def test_put_is_idempotent_and_a_conflict_changes_nothing_but_the_alerts(
 ) -> None:
     centre = storage.add_centre("Centre A")
     desk = approved(storage, centre.id)
-    batch = b"\x00sealed batch one\xff"
-    stored = storage.put_batch(centre.id, desk.id, 1, batch, utc_now())
+    batch = b"\x00signed batch one\xff"
+    stored = storage.put_batch(centre.id, incoming(desk.id, 1, batch), utc_now())
     assert (stored.outcome, stored.hub_seq, stored.sha256) == (
         PutOutcome.STORED,
         1,
         sha256_hex(batch),
     )
-    again = storage.put_batch(centre.id, desk.id, 1, batch, utc_now())
+    again = storage.put_batch(centre.id, incoming(desk.id, 1, batch), utc_now())
     assert (again.outcome, again.hub_seq) == (PutOutcome.DUPLICATE, 1)
     assert storage.alerts() == []
 
     other = b"other bytes for the same slot"
-    clash = storage.put_batch(centre.id, desk.id, 1, other, utc_now())
+    clash = storage.put_batch(centre.id, incoming(desk.id, 1, other), utc_now())
     assert (clash.outcome, clash.hub_seq, clash.sha256) == (
         PutOutcome.CONFLICT,
         1,
         sha256_hex(batch),
     )
-    storage.put_batch(centre.id, desk.id, 1, other, utc_now())
+    storage.put_batch(centre.id, incoming(desk.id, 1, other), utc_now())
     [alert] = storage.alerts()
     assert (alert.kind, alert.origin, alert.seq, alert.count) == ("batch_conflict", desk.id, 1, 2)
     assert (alert.stored_sha256, alert.offered_sha256) == (sha256_hex(batch), sha256_hex(other))
@@ -146,10 +170,16 @@ def test_put_is_idempotent_and_a_conflict_changes_nothing_but_the_alerts(
 def test_hub_sequence_counts_per_centre(storage: HubStorage) -> None:
     a, b = storage.add_centre("Centre A"), storage.add_centre("Centre B")
     desk_a, desk_b = approved(storage, a.id), approved(storage, b.id)
-    seqs_a = [storage.put_batch(a.id, desk_a.id, n, b"a%d" % n, utc_now()).hub_seq for n in (1, 2)]
-    seqs_b = [storage.put_batch(b.id, desk_b.id, n, b"b%d" % n, utc_now()).hub_seq for n in (1, 2)]
+    seqs_a = [
+        storage.put_batch(a.id, incoming(desk_a.id, 1, b"a1"), utc_now()).hub_seq,
+        storage.put_batch(a.id, incoming(desk_a.id, 2, b"a2", b"a1"), utc_now()).hub_seq,
+    ]
+    seqs_b = [
+        storage.put_batch(b.id, incoming(desk_b.id, 1, b"b1"), utc_now()).hub_seq,
+        storage.put_batch(b.id, incoming(desk_b.id, 2, b"b2", b"b1"), utc_now()).hub_seq,
+    ]
     assert seqs_a == seqs_b == [1, 2]
-    assert storage.put_batch(a.id, desk_a.id, 7, b"a7", utc_now()).hub_seq == 3
+    assert storage.put_batch(a.id, incoming(desk_a.id, 3, b"a3", b"a2"), utc_now()).hub_seq == 3
 
 
 def test_feed_pages_in_hub_order_without_the_callers_own_or_other_centres(
@@ -157,11 +187,11 @@ def test_feed_pages_in_hub_order_without_the_callers_own_or_other_centres(
 ) -> None:
     a, b = storage.add_centre("Centre A"), storage.add_centre("Centre B")
     one, two, elsewhere = approved(storage, a.id), approved(storage, a.id), approved(storage, b.id)
-    storage.put_batch(a.id, one.id, 1, b"one-1", utc_now())
-    storage.put_batch(a.id, two.id, 1, b"two-1", utc_now())
-    storage.put_batch(b.id, elsewhere.id, 1, b"elsewhere-1", utc_now())
-    storage.put_batch(a.id, one.id, 2, b"one-2", utc_now())
-    storage.put_batch(a.id, two.id, 2, b"two-2", utc_now())
+    storage.put_batch(a.id, incoming(one.id, 1, b"one-1"), utc_now())
+    storage.put_batch(a.id, incoming(two.id, 1, b"two-1"), utc_now())
+    storage.put_batch(b.id, incoming(elsewhere.id, 1, b"elsewhere-1"), utc_now())
+    storage.put_batch(a.id, incoming(one.id, 2, b"one-2", b"one-1"), utc_now())
+    storage.put_batch(a.id, incoming(two.id, 2, b"two-2", b"two-1"), utc_now())
 
     everything = storage.feed(a.id, 0, 100)
     assert [(i.data, i.hub_seq) for i in everything] == [
@@ -186,11 +216,11 @@ def test_a_put_that_fails_leaves_no_trace(storage: HubStorage) -> None:
     centre = storage.add_centre("Centre A")
     desk = approved(storage, centre.id)
     with pytest.raises(Exception):  # noqa: B017 - each driver names its own integrity error
-        storage.put_batch(centre.id, FakeDesk().id, 1, b"from a desk the hub never saw", utc_now())
+        storage.put_batch(centre.id, incoming(FakeDesk().id, 1, b"never enrolled"), utc_now())
     assert storage.feed(centre.id, 0, 10) == []
-    assert storage.put_batch(centre.id, desk.id, 1, b"real", utc_now()).hub_seq == 1
+    assert storage.put_batch(centre.id, incoming(desk.id, 1, b"real"), utc_now()).hub_seq == 1
     with pytest.raises(UnknownCentreError):
-        storage.put_batch("no-such-centre", desk.id, 2, b"x", utc_now())
+        storage.put_batch("no-such-centre", incoming(desk.id, 2, b"x", b"real"), utc_now())
 
 
 def test_everything_survives_a_reopen_and_the_hub_key_is_made_once(hub_url: str) -> None:
@@ -198,7 +228,8 @@ def test_everything_survives_a_reopen_and_the_hub_key_is_made_once(hub_url: str)
     seed = first.hub_key_seed()
     centre = first.add_centre("Centre A")
     desk = approved(first, centre.id)
-    first.put_batch(centre.id, desk.id, 1, b"kept", utc_now())
+    consent = {CASE_1: ConsentMark(EARLY, True)}
+    first.put_batch(centre.id, incoming(desk.id, 1, b"kept", None, (CASE_1,), consent), utc_now())
     first.close()
     second, third = open_storage(hub_url), open_storage(hub_url)
     try:
@@ -206,6 +237,8 @@ def test_everything_survives_a_reopen_and_the_hub_key_is_made_once(hub_url: str)
         assert second.hub_key_seed() == third.hub_key_seed() == seed
         assert second.desk(desk.id).status is DeskStatus.APPROVED  # type: ignore[union-attr]
         assert [i.data for i in third.feed(centre.id, 0, 10)] == [b"kept"]
+        assert third.chain_head(desk.id) == ChainHead(1, sha256_hex(b"kept"))
+        assert third.case_consent(centre.id, CASE_1) == ConsentMark(EARLY, True)
     finally:
         second.close()
         third.close()
@@ -222,8 +255,13 @@ def test_concurrent_puts_reach_a_tailing_reader_exactly_once(storage: HubStorage
 
     def write(desk: FakeDesk) -> None:
         try:
+            previous = None
             for n in range(1, per_desk + 1):
-                storage.put_batch(centre.id, desk.id, n, f"{desk.id}/{n}".encode(), utc_now())
+                data = f"{desk.id}/{n}".encode()
+                batch = incoming(desk.id, n, data, previous)
+                result = storage.put_batch(centre.id, batch, utc_now())
+                assert result.outcome is PutOutcome.STORED
+                previous = data
         except BaseException as exc:
             errors.append(exc)
 
@@ -259,7 +297,7 @@ def test_racing_puts_of_one_slot_store_one_batch(storage: HubStorage) -> None:
     lock = threading.Lock()
 
     def put(data: bytes) -> None:
-        outcome = storage.put_batch(centre.id, desk.id, 1, data, utc_now()).outcome
+        outcome = storage.put_batch(centre.id, incoming(desk.id, 1, data), utc_now()).outcome
         with lock:
             outcomes.append(outcome)
 
@@ -277,6 +315,73 @@ def test_racing_puts_of_one_slot_store_one_batch(storage: HubStorage) -> None:
     else:  # one of the different batches won the slot
         assert outcomes.count(PutOutcome.CONFLICT) == 8
     assert sum(a.count for a in storage.alerts()) == outcomes.count(PutOutcome.CONFLICT)
+
+
+def test_a_chain_continues_only_from_its_stored_head(storage: HubStorage) -> None:
+    centre = storage.add_centre("Centre A")
+    desk = approved(storage, centre.id)
+    assert storage.chain_head(desk.id) is None
+    not_first = storage.put_batch(centre.id, incoming(desk.id, 1, b"one", b"made up"), utc_now())
+    assert (not_first.outcome, not_first.hub_seq) == (PutOutcome.FORK, 0)
+    assert "does not follow the start of its chain" in not_first.reason
+    assert storage.put_batch(centre.id, incoming(desk.id, 1, b"one"), utc_now()).hub_seq == 1
+
+    gap = storage.put_batch(centre.id, incoming(desk.id, 3, b"three", b"two"), utc_now())
+    assert gap.outcome is PutOutcome.GAP
+    assert gap.reason == (
+        f"gap: batch #3 of desk {desk.id} arrived but #2 is the next the hub expects"
+    )
+    fork = storage.put_batch(centre.id, incoming(desk.id, 2, b"two", b"another one"), utc_now())
+    assert fork.outcome is PutOutcome.FORK
+    assert fork.reason == (
+        f"fork: batch #2 of desk {desk.id} does not follow batch #1 stored from it"
+    )
+    assert storage.chain_head(desk.id) == ChainHead(1, sha256_hex(b"one"))
+    assert [i.seq for i in storage.feed(centre.id, 0, 10)] == [1]
+    assert storage.alerts() == []  # only a second batch for a stored slot is alerted
+
+    then = storage.put_batch(centre.id, incoming(desk.id, 2, b"two", b"one"), utc_now())
+    assert (then.outcome, then.hub_seq) == (PutOutcome.STORED, 2)
+    assert storage.chain_head(desk.id) == ChainHead(2, sha256_hex(b"two"))
+
+
+def test_a_case_is_stored_only_while_its_newest_consent_allows_sync(storage: HubStorage) -> None:
+    a, b = storage.add_centre("Centre A"), storage.add_centre("Centre B")
+    desk, other = approved(storage, a.id), approved(storage, b.id)
+    given, withdrawn = ConsentMark(LATER, True), ConsentMark(LATEST, False)
+
+    unknown = storage.put_batch(a.id, incoming(desk.id, 1, b"1", None, (CASE_1,)), utc_now())
+    assert unknown.outcome is PutOutcome.NO_CONSENT
+    assert CASE_1 in unknown.reason and "whole batch is refused" in unknown.reason
+    refused = incoming(desk.id, 1, b"1", None, (CASE_1,), {CASE_1: ConsentMark(LATER, False)})
+    assert storage.put_batch(a.id, refused, utc_now()).outcome is PutOutcome.NO_CONSENT
+    assert storage.chain_head(desk.id) is None
+    assert storage.case_consent(a.id, CASE_1) is None
+
+    # Given in the batch itself, after an earlier refusal in the same batch: the newest counts.
+    both = {CASE_1: given, CASE_2: ConsentMark(EARLY, True)}
+    first = incoming(desk.id, 1, b"1", None, (CASE_1, CASE_2), both)
+    assert storage.put_batch(a.id, first, utc_now()).outcome is PutOutcome.STORED
+    assert storage.case_consent(a.id, CASE_1) == given
+    # Later batches touch the case without a consent change: the stored one allows them.
+    second = storage.put_batch(a.id, incoming(desk.id, 2, b"2", b"1", (CASE_1,)), utc_now())
+    assert second.outcome is PutOutcome.STORED
+    # An older refusal arriving late changes nothing; the stored consent stays the newest.
+    late = incoming(desk.id, 3, b"3", b"2", (CASE_1,), {CASE_1: ConsentMark(EARLY, False)})
+    assert storage.put_batch(a.id, late, utc_now()).outcome is PutOutcome.STORED
+    assert storage.case_consent(a.id, CASE_1) == given
+    # A newer withdrawal is refused with everything else in its batch.
+    withdrawal = incoming(
+        desk.id, 4, b"4", b"3", (CASE_1, CASE_2), {CASE_1: withdrawn, CASE_2: given}
+    )
+    assert storage.put_batch(a.id, withdrawal, utc_now()).outcome is PutOutcome.NO_CONSENT
+    assert storage.case_consent(a.id, CASE_2) == ConsentMark(EARLY, True)
+    assert storage.chain_head(desk.id) == ChainHead(3, sha256_hex(b"3"))
+
+    # Consent recorded in one centre means nothing to another centre's batches.
+    elsewhere = storage.put_batch(b.id, incoming(other.id, 1, b"1", None, (CASE_1,)), utc_now())
+    assert elsewhere.outcome is PutOutcome.NO_CONSENT
+    assert storage.case_consent(b.id, CASE_1) is None
 
 
 def test_a_database_from_a_newer_hub_is_refused(hub_url: str) -> None:
