@@ -19,6 +19,7 @@ import pytest
 
 from mrc_desktop.hub.app import create_app
 from mrc_desktop.hub.auth import unb64, verify_certificate
+from mrc_desktop.hub.relay import consent_allows_sync
 from mrc_desktop.hub.storage import HubStorage
 from mrc_desktop.hub.storage_sql import SqlHubStorage
 from mrc_desktop.sync import capture
@@ -328,3 +329,20 @@ def test_peers_lists_the_centres_certificates_and_its_revoked_desks(
     assert {"400", "409", "422"} <= set(
         spec["paths"]["/v1/batches/{origin}/{seq}"]["put"]["responses"]
     )
+
+
+@pytest.mark.parametrize(
+    ("consent", "allows"),
+    [
+        ('{"sync": {"given": true, "on": "2026-11-02"}}', True),
+        ('{"sync": {"given": false}}', False),
+        ('{"sync": {"given": "true"}}', False),
+        ('{"sync": true}', False),
+        ('{"counselling": {"given": true}}', False),
+        ("{}", False),
+        ("not JSON", False),
+        (None, False),
+    ],
+)
+def test_only_consent_given_for_sync_allows_it(consent: str | None, allows: bool) -> None:
+    assert consent_allows_sync(consent) is allows
