@@ -265,3 +265,45 @@ def open_case_store(
         db.close()  # a refused (newer) store is left exactly as it was
         raise
     return db
+
+
+# The desk's side of sync with its hub (mrc_desktop/sync/state.py, outbox.py, inbox.py).
+# Local only: none of these tables is in SYNCED_TABLES, so no capture trigger ever writes
+# them to the oplog. They live in the encrypted store because the identity is a secret, and
+# so that the outbox, the send cursor and the chains advance in the same transaction as the
+# changes they describe.
+SYNC_STATE_DDL = (
+    """create table sync_identity (
+        id integer primary key check (id = 1), secret blob not null, created_at text not null)""",
+    """create table sync_state (
+        id integer primary key check (id = 1),
+        desk_id text, hub_url text, hub_key text, tls_fingerprint text, tls_certificate text,
+        enrol_code text, enrol_status text, centre_id text, certificate text,
+        feed_cursor integer not null default 0, send_cursor text not null default '',
+        sent_seq integer not null default 0, sent_hash blob,
+        acked_seq integer not null default 0, last_success text, last_error text)""",
+    "insert into sync_state (id) values (1)",
+    """create table sync_outbox (
+        origin text not null, seq integer not null, signed blob not null,
+        this_hash blob not null, changes integer not null, created_at text not null,
+        primary key (origin, seq))""",
+    """create table sync_chain (
+        origin text primary key, seq integer not null, hash blob not null,
+        updated_at text not null)""",
+    """create table sync_consent (
+        case_id text primary key, held integer not null default 0,
+        sent_hlc text not null default '')""",
+    """create table sync_peers (
+        desk_id text primary key, certificate text, revoked integer not null default 0,
+        updated_at text not null)""",
+    # Own changes too large for any batch (an attachment over ~250 KB): kept, not sent yet.
+    """create table sync_deferred (
+        hlc text not null, tbl text not null, row_id text not null, col text not null,
+        reason text not null, primary key (tbl, row_id, col, hlc))""",
+)
+
+
+@migrations(name="0005_sync_state")
+def _m0005(db: sqlite_utils.Database) -> None:
+    for sql in SYNC_STATE_DDL:
+        db.execute(sql)
