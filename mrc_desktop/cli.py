@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mrc_desktop import APP_NAME, __version__, case_commands
+from mrc_desktop import APP_NAME, __version__, case_commands, sync_commands
 from mrc_desktop.storage.paths import app_paths
 
 
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the app's)")
     case_commands.add_parsers(commands)
+    sync_commands.add_parsers(commands)
     return parser
 
 
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return content_check(args.dir)
     if args.command in case_commands.COMMANDS:
         return case_commands.run(args)
+    if args.command in sync_commands.COMMANDS:
+        return sync_commands.run(args)
     parser.print_help()
     return 0
 

@@ -1,0 +1,715 @@
+"""The desk's conversation with its hub over HTTPS: enrolment, push and pull.
+
+``HubClient`` is httpx with what an unreliable link needs: timeouts on every phase,
+retries with exponential backoff and jitter for anything that may pass on a second try
+(a dropped connection, a timeout, 5xx, 429), a ``cancelled`` callback checked before
+every attempt and during every wait, and requests signed as the desk (``DeskAuth``). Each
+retry builds its body again, so an upload re-seals the same signed batch (a new nonce).
+
+* ``enrol`` makes the desk's identity (once), pins the hub's TLS certificate and key, and
+  asks to join; run again with the admin's code it stores the verified certificate.
+* ``sync_with_hub`` fills the outbox, pushes it (a batch leaves the outbox only after the
+  hub's 200/201 names its exact hash) and pulls the feed until the hub says there is no
+  more, applying each batch with its cursor in one transaction (``inbox.apply_sealed``).
+  A failure stops that direction; everything applied or acknowledged so far is kept.
+
+TLS: a hub usually has a self-signed certificate. At enrolment the desk fetches it,
+compares it with the fingerprint the admin gave (``--fingerprint``; otherwise it is
+trusted on first use and its fingerprint printed for the admin to compare), and from then
+on accepts exactly that certificate.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import sqlite_utils
+
+from mrc_desktop import __version__
+from mrc_desktop.sync.hub_protocol import (
+    CertificateError,
+    DeskAuth,
+    KeyFormatError,
+    b64,
+    unb64,
+    verify_certificate,
+)
+from mrc_desktop.sync.inbox import Received, ReceiveError, apply_sealed
+from mrc_desktop.sync.keys import Identity, InvalidKeyError, PublicIdentity
+from mrc_desktop.sync.outbox import (
+    AcknowledgementError,
+    OutboxError,
+    acknowledge,
+    fill_outbox,
+    pending,
+    pending_counts,
+    seal,
+)
+from mrc_desktop.sync.state import (
+    APPROVED,
+    PENDING,
+    REVOKED,
+    PeerList,
+    SyncState,
+    ensure_identity,
+    load_state,
+    record_outcome,
+    require_identity,
+    store_peers,
+    update_state,
+)
+
+TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+CLOCK_WARN_S = 300  # the hub refuses signed requests further off than this
+CLOCK_ADJUST_S = 60  # beyond this, requests are signed with the hub's time instead
+FEED_PAGE = 100
+PUSH_PAGE = 50
+_CODE_READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+class SyncCancelled(Exception):
+    """The caller's ``cancelled`` callback said stop."""
+
+
+class HubError(Exception):
+    """The hub could not be reached or refused; the message is one line for a person."""
+
+
+class HubUnreachable(HubError):
+    pass
+
+
+class TlsPinError(HubUnreachable):
+    """The hub presented another TLS certificate than the one pinned."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to try again: equal-jitter exponential backoff."""
+
+    attempts: int = 5
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+
+    def delay(self, retry: int, rng: Callable[[], float]) -> float:
+        """The wait before retry number ``retry`` (0, 1, 2 …): half fixed, half random."""
+        cap = min(self.max_delay_s, self.base_delay_s * 2**retry)
+        return cap / 2 + rng() * cap / 2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a sync is: ``stage`` "push" or "pull", batches done, and the total if known."""
+
+    stage: str
+    done: int
+    total: int | None
+
+
+def pinned_context(cert_pem: str) -> ssl.SSLContext:
+    """A TLS context that accepts exactly this (self-signed) certificate, whatever the host
+    name (the hub may be reached at an address its certificate does not name)."""
+    context = ssl.create_default_context(cadata=cert_pem)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def fingerprint_of_pem(cert_pem: str) -> str:
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert_pem)).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def normalise_fingerprint(text: str) -> str:
+    """AB:CD:… from what an admin typed (colons, spaces, case, a 'SHA256:' prefix ignored)."""
+    raw = re.sub(r"[\s:]", "", text).upper().removeprefix("SHA256")
+    if not re.fullmatch(r"[0-9A-F]{64}", raw):
+        raise HubError(f"--fingerprint {text!r} is not a SHA-256 fingerprint (64 hex digits)")
+    return ":".join(raw[i : i + 2] for i in range(0, 64, 2))
+
+
+def normalise_code(text: str) -> str:
+    """An enrolment code as the hub stores it: XXXX-XXXX (case, spaces, dashes ignored)."""
+    raw = re.sub(r"[\s-]", "", text.upper()).translate(_CODE_READS_AS)
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
+def normalise_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HubError(f"{url!r} is not a hub address (https://HOST:PORT)")
+    return url.strip().rstrip("/")
+
+
+def fetch_certificate(url: str, timeout_s: float = 10.0) -> str:
+    """The certificate the server at ``url`` presents (PEM), not yet trusted."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        return ssl.get_server_certificate((host, parts.port or 443), timeout=timeout_s)
+    except (OSError, ssl.SSLError) as exc:
+        raise HubUnreachable(f"cannot reach the hub at {url}: {exc}") from None
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str):
+        return detail
+    if detail is not None:
+        return str(detail)[:200]
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+class HubClient:
+    """httpx with timeouts, retries, cancellation and desk signatures, for one hub."""
+
+    def __init__(
+        self,
+        base_url: str,
+        identity: Identity,
+        desk_id: str | None,
+        *,
+        tls_certificate: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
+        cancelled: Callable[[], bool] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = normalise_url(base_url)
+        self.identity = identity
+        self.desk_id = desk_id
+        self.retry = retry or RetryPolicy()
+        self.cancelled = cancelled or (lambda: False)
+        self.sleep = sleep
+        self.rng = rng
+        self.clock = clock
+        self.clock_skew_s: float | None = None  # the hub's clock minus this desk's
+        self.revoked = False  # the hub answered that this desk is revoked
+        self._offset = 0.0
+        verify: ssl.SSLContext | bool = True
+        if tls_certificate and self.base_url.startswith("https:"):
+            verify = pinned_context(tls_certificate)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+            headers={"User-Agent": f"mrc-desk/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _auth(self, desk_id: str | None) -> DeskAuth:
+        return DeskAuth(desk_id, self.identity.signing_key(), clock=self._now)
+
+    def _now(self) -> float:
+        return self.clock() + self._offset
+
+    def check_cancelled(self) -> None:
+        if self.cancelled():
+            raise SyncCancelled("sync cancelled")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep in short steps, so that a cancel is seen within a fifth of a second."""
+        left = seconds
+        while left > 0:
+            self.check_cancelled()
+            step = min(left, 0.2)
+            self.sleep(step)
+            left -= step
+        self.check_cancelled()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        body: Callable[[], bytes] | None = None,
+        signed: bool = True,
+        as_desk: bool = True,
+    ) -> httpx.Response:
+        """Send one request, retrying what may pass on another try; the last answer returns.
+
+        ``body`` is called for every attempt (a batch is sealed again each time). Raises
+        ``HubUnreachable`` when no answer came after every attempt, ``SyncCancelled``.
+        """
+        auth = self._auth(self.desk_id if as_desk else None) if signed else None
+        last_error = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                self._wait(self.retry.delay(attempt - 1, self.rng))
+            self.check_cancelled()
+            content = body() if body is not None else None
+            try:
+                response = self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    content=content,
+                    headers={"Content-Type": "application/octet-stream"} if body else None,
+                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.TransportError as exc:
+                if _tls_failure(exc):
+                    raise TlsPinError(
+                        f"the hub at {self.base_url} presented another TLS certificate than the"
+                        " one pinned at enrolment: refusing to talk to it"
+                    ) from None
+                last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                continue
+            self._note_clock(response)
+            if response.status_code == 403 and "revoked" in _detail(response):
+                self.revoked = True
+            if response.status_code in RETRY_STATUSES and attempt + 1 < self.retry.attempts:
+                last_error = f"HTTP {response.status_code}"
+                continue
+            return response
+        raise HubUnreachable(
+            f"cannot reach the hub at {self.base_url} ({self.retry.attempts} attempts;"
+            f" last: {last_error})"
+        )
+
+    def _note_clock(self, response: httpx.Response) -> None:
+        """Learn the hub's clock from its Date header; sign with it if this desk's is off."""
+        date = response.headers.get("Date")
+        if not date:
+            return
+        try:
+            hub_time = email.utils.parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return
+        self.clock_skew_s = hub_time - self.clock()
+        self._offset = self.clock_skew_s if abs(self.clock_skew_s) > CLOCK_ADJUST_S else 0.0
+
+    @property
+    def clock_warning(self) -> str | None:
+        skew = self.clock_skew_s
+        if skew is None or abs(skew) <= CLOCK_WARN_S:
+            return None
+        way = "behind" if skew > 0 else "ahead of"
+        return (
+            f"this desk's clock is {abs(skew) / 60:.0f} minutes {way} the hub's:"
+            " set the date and time"
+        )
+
+    # --- the hub's routes -------------------------------------------------------------------
+
+    def health(self) -> None:
+        response = self.request("GET", "/v1/health", signed=False)
+        if response.status_code != 200:
+            raise HubError(f"the hub at {self.base_url} is not healthy: {_detail(response)}")
+
+    def enrol(self, desk_id: str, label: str) -> dict[str, Any]:
+        body = {"desk_id": desk_id, "signing_key": b64(self.identity.public.verify_key)}
+        if label:
+            body["label"] = label
+        response = self.request("POST", "/v1/enrol", json_body=body, as_desk=False)
+        if response.status_code == 403:
+            raise HubError(f"the hub has revoked this desk: {_detail(response)}")
+        if response.status_code not in (200, 201):
+            raise HubError(f"the hub refused the enrolment: {_detail(response)}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def put_batch(self, origin: str, seq: int, sealed: Callable[[], bytes]) -> httpx.Response:
+        return self.request("PUT", f"/v1/batches/{origin}/{seq}", body=sealed)
+
+    def feed(self, cursor: int, limit: int = FEED_PAGE) -> dict[str, Any]:
+        response = self.request("GET", "/v1/feed", params={"cursor": cursor, "limit": limit})
+        return self._json(response, "the feed")
+
+    def peers(self) -> dict[str, Any]:
+        return self._json(self.request("GET", "/v1/peers"), "the list of desks")
+
+    def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise HubError(f"the hub refused {what} ({response.status_code}): {_detail(response)}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise HubError(f"the hub's answer for {what} is not JSON")
+        return answer
+
+
+# --- enrolment ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    status: str  # pending or approved
+    code: str
+    hub_url: str
+    tls_fingerprint: str | None
+    centre_id: str | None
+    desk_id: str
+    desk_key_fingerprint: str
+    identity_made: bool
+    pinned_now: bool = False  # the TLS certificate was pinned by this run (trust on first use)
+    clock_warning: str | None = None
+
+
+def enrol(
+    db: sqlite_utils.Database,
+    desk_id: str,
+    hub_url: str,
+    *,
+    fingerprint: str | None = None,
+    code: str | None = None,
+    label: str = "",
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    get_certificate: Callable[[str], str] = fetch_certificate,
+) -> Enrolment:
+    """Ask ``hub_url`` to enrol this desk, or (with ``code``) finish once it is approved.
+
+    Raises ``HubError`` with a one-line reason: unreachable, another TLS certificate or hub
+    key than pinned, an unknown code, revoked, a certificate that does not verify.
+    """
+    url = normalise_url(hub_url)
+    state = load_state(db)
+    if state.enrolled and state.hub_url != url:
+        raise HubError(f"this desk is already enrolled with the hub at {state.hub_url}")
+    same_hub = state.hub_url == url
+    desk_id = state.desk_id if same_hub and state.desk_id else desk_id
+    pem, pinned = _pin_certificate(state, url, fingerprint, get_certificate, same_hub)
+    identity, made = ensure_identity(db)
+    with HubClient(
+        url, identity, None, tls_certificate=pem, transport=transport, retry=retry
+    ) as client:
+        client.health()  # reachable, and its clock: enrolment is signed like any request
+        try:
+            answer = client.enrol(desk_id, label)
+        except HubError as exc:
+            if "revoked" in str(exc) and same_hub:
+                update_state(db, enrol_status=REVOKED)
+            raise
+        clock_warning = client.clock_warning
+    hub_key = str(answer.get("hub_key", ""))
+    try:
+        PublicIdentity(unb64(hub_key, 32, "hub key"))
+    except (KeyFormatError, InvalidKeyError) as exc:
+        raise HubError(f"the hub's answer carries no usable key: {exc}") from None
+    if same_hub and state.hub_key and state.hub_key != hub_key:
+        raise HubError(
+            f"the hub at {url} answers with another key than at enrolment: refusing it"
+            " (a different or reinstalled hub?)"
+        )
+    given = normalise_code(code) if code else None
+    if given is not None and given != answer.get("code"):
+        raise HubError(
+            f"the hub does not know the code {code} for this desk; its code is"
+            f" {answer.get('code')} (run mrc enrol --hub {url} to see it)"
+        )
+    status = str(answer.get("status"))
+    values: dict[str, object] = {
+        "desk_id": desk_id,
+        "hub_url": url,
+        "hub_key": hub_key,
+        "tls_fingerprint": pinned,
+        "tls_certificate": pem,
+        "enrol_code": answer.get("code"),
+        "enrol_status": status if status in (PENDING, APPROVED) else PENDING,
+    }
+    centre = certificate = None
+    if status == APPROVED:
+        certificate = str(answer.get("certificate") or "")
+        centre = _check_own_certificate(certificate, hub_key, desk_id, identity, answer)
+    update_state(db, centre_id=centre, certificate=certificate, **values)
+    return Enrolment(
+        status=str(values["enrol_status"]),
+        code=str(answer.get("code")),
+        hub_url=url,
+        tls_fingerprint=pinned,
+        centre_id=centre,
+        desk_id=desk_id,
+        desk_key_fingerprint=identity.public.fingerprint,
+        identity_made=made,
+        pinned_now=pinned is not None and pinned != state.tls_fingerprint,
+        clock_warning=clock_warning,
+    )
+
+
+def _pin_certificate(
+    state: SyncState,
+    url: str,
+    fingerprint: str | None,
+    get_certificate: Callable[[str], str],
+    same_hub: bool,
+) -> tuple[str | None, str | None]:
+    """(certificate PEM, its fingerprint) to pin for an https hub; (None, None) for http."""
+    wanted = normalise_fingerprint(fingerprint) if fingerprint else None
+    if not url.startswith("https:"):
+        if wanted:
+            raise HubError("--fingerprint is for an https:// hub address")
+        return None, None
+    # Pinned once: a later run checks the hub against the certificate stored then.
+    pem = state.tls_certificate if same_hub and state.tls_certificate else get_certificate(url)
+    found = fingerprint_of_pem(pem)
+    if wanted is not None and wanted != found:
+        raise HubError(
+            f"the hub at {url} presents a certificate with fingerprint {found}, not {wanted}:"
+            " not enrolling (check the address, or ask the hub admin)"
+        )
+    return pem, found
+
+
+def _check_own_certificate(
+    text: str, hub_key: str, desk_id: str, identity: Identity, answer: dict[str, Any]
+) -> str:
+    """The centre id of this desk's certificate, once it verifies with the hub's key."""
+    try:
+        claims = verify_certificate(text, hub_key)
+    except (CertificateError, KeyFormatError) as exc:
+        raise HubError(f"bad certificate from the hub: {exc}") from None
+    expected = {
+        "desk_id": desk_id,
+        "desk_signing_key": b64(identity.public.verify_key),
+        "hub_key": hub_key,
+        "centre_id": answer.get("centre_id"),
+    }
+    for name, value in expected.items():
+        if claims.get(name) != value:
+            raise HubError(f"bad certificate from the hub: its {name} is not this desk's")
+    return str(claims["centre_id"])
+
+
+# --- push and pull --------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    pushed_batches: int = 0
+    pushed_changes: int = 0
+    outbox_left: int = 0
+    held_cases: int = 0  # cases whose changes wait for consent to sync
+    deferred: int = 0  # changes too large for a batch, kept on this desk
+    received: Received = field(default_factory=Received)
+    revoked_skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def sync_with_hub(
+    db: sqlite_utils.Database,
+    *,
+    hub_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    feed_page: int = FEED_PAGE,
+) -> SyncReport:
+    """Push this desk's outbox, then pull the centre's feed. Never raises for the hub's or
+    the network's failures: they are in ``report.errors`` (everything done before is kept).
+    Raises ``NotEnrolledError`` when the desk cannot sync at all.
+    """
+    state = load_state(db)
+    state.require_enrolled()
+    identity = require_identity(db)
+    url = normalise_url(hub_url) if hub_url else str(state.hub_url)
+    report = SyncReport()
+    tell = progress or (lambda _p: None)
+    with HubClient(
+        url,
+        identity,
+        state.desk_id,
+        tls_certificate=state.tls_certificate,
+        transport=transport,
+        retry=retry,
+        cancelled=cancelled,
+        sleep=sleep,
+    ) as client:
+        try:
+            client.health()
+            if client.clock_warning:
+                report.warnings.append(client.clock_warning)
+            _push(db, client, identity, state, report, tell)
+            _pull(db, client, identity, report, tell, feed_page)
+        except SyncCancelled:
+            report.cancelled = True
+            report.errors.append("sync cancelled: what was done so far is kept")
+        except HubError as exc:
+            report.errors.append(str(exc))
+        if client.revoked:
+            update_state(db, enrol_status=REVOKED)
+    report.outbox_left, report.held_cases, report.deferred = pending_counts(db)
+    report.warnings += [w for w in report.received.warnings if w not in report.warnings]
+    record_outcome(db, report.errors[0] if report.errors else None)
+    if report.ok and url != state.hub_url:
+        update_state(db, hub_url=url)
+    return report
+
+
+def _push(
+    db: sqlite_utils.Database,
+    client: HubClient,
+    identity: Identity,
+    state: SyncState,
+    report: SyncReport,
+    tell: Callable[[Progress], None],
+) -> None:
+    """Upload the outbox in order; stop at the first batch the hub does not take."""
+    desk_id = str(state.desk_id)
+    try:
+        fill_outbox(db, identity, desk_id)
+    except OutboxError as exc:
+        report.errors.append(f"cannot make the next batch: {exc}")  # earlier ones still go
+    hub = state.hub_identity()
+    total = pending_counts(db)[0]
+    while True:
+        batches = pending(db, desk_id, limit=PUSH_PAGE)
+        if not batches:
+            return
+        for batch in batches:
+            client.check_cancelled()
+            response = client.put_batch(desk_id, batch.seq, partial(seal, identity, hub, batch))
+            if response.status_code not in (200, 201):
+                report.errors.append(
+                    f"the hub refused batch #{batch.seq} ({response.status_code}):"
+                    f" {_detail(response)}"
+                )
+                return
+            stored = _answer(response).get("sha256")
+            if stored != batch.this_hash.hex():
+                report.errors.append(
+                    f"the hub's answer for batch #{batch.seq} names another batch"
+                    f" (sha256 {str(stored)[:16]}…): kept in the outbox"
+                )
+                return
+            try:
+                acknowledge(db, desk_id, batch.link)
+            except AcknowledgementError as exc:
+                report.errors.append(str(exc))
+                return
+            report.pushed_batches += 1
+            report.pushed_changes += batch.changes
+            tell(Progress("push", report.pushed_batches, total))
+
+
+def refresh_peers(db: sqlite_utils.Database, client: HubClient) -> PeerList:
+    """The centre's desks from ``GET /v1/peers``, checked with the pinned hub key, stored."""
+    state = load_state(db)
+    answer = client.peers()
+    if answer.get("hub_key") not in (None, state.hub_key):
+        raise HubError("the hub lists its peers under another key than the one pinned")
+    if answer.get("centre_id") not in (None, state.centre_id):
+        raise HubError("the hub lists the desks of another centre")
+    desks = answer.get("desks")
+    revoked = answer.get("revoked")
+    if not isinstance(desks, list) or not isinstance(revoked, list):
+        raise HubError("the hub's list of desks is malformed")
+    certificates = [str(d.get("certificate")) for d in desks if isinstance(d, dict)]
+    return store_peers(db, certificates, [str(r) for r in revoked])
+
+
+def _pull(
+    db: sqlite_utils.Database,
+    client: HubClient,
+    identity: Identity,
+    report: SyncReport,
+    tell: Callable[[Progress], None],
+    page_size: int,
+) -> None:
+    """Apply the feed in hub order until the hub says there is no more, or a batch fails."""
+    peers = refresh_peers(db, client)
+    report.warnings += list(peers.problems)
+    refreshed = False
+    cursor = load_state(db).feed_cursor
+    while True:
+        page = client.feed(cursor, page_size)
+        for item in _items(page):
+            client.check_cancelled()
+            data = base64.b64decode(item["data"])
+            try:
+                apply_sealed(
+                    db, identity, peers.peers, data, feed_cursor=item["hub_seq"],
+                    received=report.received,
+                )  # fmt: skip
+            except ReceiveError as exc:
+                if item["origin"] in peers.revoked:
+                    update_state(db, feed_cursor=item["hub_seq"])
+                    report.revoked_skipped += 1
+                elif "unknown" in str(exc) and not refreshed:  # a desk approved meanwhile
+                    refreshed = True
+                    peers = refresh_peers(db, client)
+                    apply_sealed(
+                        db, identity, peers.peers, data, feed_cursor=item["hub_seq"],
+                        received=report.received,
+                    )  # fmt: skip
+                else:
+                    raise HubError(
+                        f"batch #{item['seq']} of desk {item['origin']} (hub #{item['hub_seq']})"
+                        f" was refused and will be offered again: {exc}"
+                    ) from None
+            cursor = item["hub_seq"]
+            tell(Progress("pull", report.received.batches + report.received.skipped, None))
+        if not page.get("more"):
+            return
+        cursor = max(cursor, int(page.get("next_cursor", cursor)))
+
+
+def _items(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    batches = page.get("batches")
+    if not isinstance(batches, list):
+        raise HubError("the hub's feed is malformed")
+    for item in sorted(batches, key=lambda b: int(b.get("hub_seq", 0))):
+        if not isinstance(item, dict) or not {"origin", "seq", "hub_seq", "data"} <= set(item):
+            raise HubError("the hub's feed is malformed")
+        yield item
