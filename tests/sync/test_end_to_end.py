@@ -16,6 +16,7 @@ from mrc_desktop.cases.repository import CaseRepository
 from mrc_desktop.cases.schema import open_case_store
 from mrc_desktop.cases.users import create_user
 from mrc_desktop.cli import main as mrc
+from mrc_desktop.hub.certs import make_self_signed
 from mrc_desktop.hub.cli import main as hub_cli
 from mrc_desktop.storage.desk_store import DeskStore
 from mrc_desktop.storage.paths import app_paths
@@ -27,7 +28,13 @@ from mrc_desktop.sync.inbox import import_bundle
 from mrc_desktop.sync.keys import Peers
 from mrc_desktop.sync.merge import open_conflicts
 from mrc_desktop.sync.outbox import export_bundle, fill_outbox, pending
-from mrc_desktop.sync.state import HUB_NAME, load_chain, load_state, require_identity
+from mrc_desktop.sync.state import (
+    HUB_NAME,
+    load_chain,
+    load_state,
+    require_identity,
+    update_state,
+)
 from tests.fast_keys import FAST, MIN_COST, PASS
 from tests.sync.desks import Desk, dump
 from tests.sync.test_client import GIVEN, NO_WAIT, Hub, enrolled_desk, make_hub, new_case, sync
@@ -366,6 +373,14 @@ def test_mrc_enrol_and_mrc_sync_against_mrc_hub_serve_over_pinned_tls(
         at(homes["b"], monkeypatch)
         assert mrc(["sync", "export-bundle", str(tmp_path)]) == 0
         assert "wrote" in capsys.readouterr().out
+
+        # A desk pinned to another certificate refuses the hub at once (no retries).
+        other_pem, _key = make_self_signed(["127.0.0.1"])
+        db = open_case_store(app_paths().cases_db, PASS)
+        update_state(db, tls_certificate=other_pem.decode("ascii"))
+        db.close()
+        assert mrc(["sync"]) == 1
+        assert "presented another TLS certificate than the one pinned" in capsys.readouterr().err
     # The hub is gone: a sync says so and exits 1, keeping everything.
     at(homes["a"], monkeypatch)
     add_case(homes["a"], monkeypatch, "Invented Worker Kosal")
