@@ -676,24 +676,23 @@ def _pull(
         page = client.feed(cursor, page_size)
         for item in _items(page):
             client.check_cancelled()
-            data = base64.b64decode(item["data"])
-            try:
-                apply_sealed(
-                    db, identity, peers.peers, data, feed_cursor=item["hub_seq"],
-                    received=report.received,
-                )  # fmt: skip
-            except ReceiveError as exc:
-                if item["origin"] in peers.revoked:
-                    update_state(db, feed_cursor=item["hub_seq"])
-                    report.revoked_skipped += 1
-                elif "unknown" in str(exc) and not refreshed:  # a desk approved meanwhile
-                    refreshed = True
-                    peers = refresh_peers(db, client)
+            data = _data(item)
+            for attempt in (1, 2):
+                try:
                     apply_sealed(
                         db, identity, peers.peers, data, feed_cursor=item["hub_seq"],
                         received=report.received,
                     )  # fmt: skip
-                else:
+                    break
+                except ReceiveError as exc:
+                    if item["origin"] in peers.revoked:
+                        update_state(db, feed_cursor=item["hub_seq"])
+                        report.revoked_skipped += 1
+                        break
+                    if attempt == 1 and "unknown" in str(exc) and not refreshed:
+                        refreshed = True  # a desk approved since the peers were read
+                        peers = refresh_peers(db, client)
+                        continue
                     raise HubError(
                         f"batch #{item['seq']} of desk {item['origin']} (hub #{item['hub_seq']})"
                         f" was refused and will be offered again: {exc}"
@@ -703,6 +702,13 @@ def _pull(
         if not page.get("more"):
             return
         cursor = max(cursor, int(page.get("next_cursor", cursor)))
+
+
+def _data(item: dict[str, Any]) -> bytes:
+    try:
+        return base64.b64decode(str(item["data"]), validate=True)
+    except ValueError:
+        raise HubError(f"the hub's feed item #{item['hub_seq']} is not base64") from None
 
 
 def _items(page: dict[str, Any]) -> Iterator[dict[str, Any]]:

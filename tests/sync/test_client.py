@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,12 +24,14 @@ from mrc_desktop.hub.storage import HubStorage, open_storage
 from mrc_desktop.storage.ids import uuid7
 from mrc_desktop.sync.batches import open_batch
 from mrc_desktop.sync.client import (
+    Enrolment,
     HubClient,
     HubError,
     HubUnreachable,
     Progress,
     RetryPolicy,
     SyncCancelled,
+    SyncReport,
     enrol,
     normalise_fingerprint,
     sync_with_hub,
@@ -130,18 +133,18 @@ def new_case(desk: Desk, name: str = "Invented Worker Dara") -> str:
     return desk.repo.create_case({"person_name": name, "consent": GIVEN})
 
 
-def sync(desk: Desk, hub: Hub, **options: object) -> object:
+def sync(desk: Desk, hub: Hub, **options: Any) -> SyncReport:
     options.setdefault("retry", NO_WAIT)
-    return sync_with_hub(desk.db, transport=hub.transport, **options)  # type: ignore[arg-type]
+    return sync_with_hub(desk.db, transport=hub.transport, **options)
 
 
 # --- retries, backoff, cancelling -----------------------------------------------------------
 
 
-def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: object) -> HubClient:
+def client_for(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> HubClient:
     return HubClient(
         HUB_URL, Identity(bytes(32)), None, transport=httpx.MockTransport(handler), **options
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_retries_back_off_exponentially_with_jitter_then_succeed() -> None:
@@ -154,10 +157,15 @@ def test_retries_back_off_exponentially_with_jitter_then_succeed() -> None:
         return httpx.Response(200, json={"status": "ok"})
 
     slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        events.append(seconds)
+
     client = client_for(
         handler,
         retry=RetryPolicy(attempts=5, base_delay_s=1.0, max_delay_s=3.0),
-        sleep=lambda s: (slept.append(s), events.append(s)),
+        sleep=sleep,
         rng=lambda: 0.5,
     )
     client.health()
@@ -236,7 +244,7 @@ def test_every_attempt_seals_the_same_signed_batch_again(tmp_path: Path, hub: Hu
 
     hub.fault = drop_first_two_uploads
     report = sync(desk, hub)
-    assert report.ok and report.pushed_batches == 1  # type: ignore[attr-defined]
+    assert report.ok and report.pushed_batches == 1
     assert len(puts) == 3 and len(set(puts)) == 3  # three seals …
     state = load_state(desk.db)
     peers = Peers(desks={str(state.desk_id): ensure_identity(desk.db)[0].public})
@@ -250,14 +258,14 @@ def test_a_lost_answer_is_retried_and_the_hub_says_duplicate(tmp_path: Path, hub
     new_case(desk)
     hub.fault = lambda request, n: "after" if request.method == "PUT" and n < 20 else None
     report = sync(desk, hub)
-    assert not report.ok  # type: ignore[attr-defined]
+    assert not report.ok
     state = load_state(desk.db)
     assert [b.seq for b in pending(desk.db, str(state.desk_id))] == [1]  # kept: no answer came
     assert state.last_error and "cannot reach the hub" in state.last_error
     hub.fault = lambda request, n: None
     progress: list[Progress] = []
     report = sync(desk, hub, progress=progress.append)
-    assert report.ok and report.pushed_batches == 1  # type: ignore[attr-defined]
+    assert report.ok and report.pushed_batches == 1
     assert Progress("push", 1, 1) in progress
     assert pending(desk.db, str(state.desk_id)) == []
     assert hub.storage.alerts() == []
@@ -275,8 +283,8 @@ def test_a_desk_clock_ten_minutes_behind_the_hub_is_warned_and_still_syncs(
         desk = enrolled_desk(tmp_path, "a", hub)
         new_case(desk)
         report = sync(desk, hub)
-        assert report.ok and report.pushed_batches == 1  # type: ignore[attr-defined]
-        assert report.warnings == [  # type: ignore[attr-defined]
+        assert report.ok and report.pushed_batches == 1
+        assert report.warnings == [
             "this desk's clock is 10 minutes behind the hub's: set the date and time"
         ]
 
@@ -286,7 +294,7 @@ def test_enrolment_failures_say_what_went_wrong_and_store_nothing_false(
 ) -> None:
     desk, desk_id = open_desk(tmp_path, "a"), uuid7()
 
-    def ask(code: str | None = None) -> object:
+    def ask(code: str | None = None) -> Enrolment:
         return enrol(desk.db, desk_id, HUB_URL, code=code, transport=hub.transport, retry=NO_WAIT)
 
     hub.fault = lambda request, n: "before"
@@ -297,11 +305,11 @@ def test_enrolment_failures_say_what_went_wrong_and_store_nothing_false(
     hub.fault = lambda request, n: None
 
     first = ask()
-    assert (first.status, first.identity_made) == ("pending", False)  # type: ignore[attr-defined]
-    code: str = first.code  # type: ignore[attr-defined]
+    assert (first.status, first.identity_made) == ("pending", False)
+    code: str = first.code
     with pytest.raises(HubError, match=f"does not know the code abcd efgh .* its code is {code}"):
         ask("abcd efgh")
-    assert ask(code.lower()).status == "pending"  # type: ignore[attr-defined]
+    assert ask(code.lower()).status == "pending"
     with pytest.raises(NotEnrolledError, match=f"once the hub admin has approved code {code}"):
         sync(desk, hub)
 
@@ -323,16 +331,14 @@ def test_enrolment_failures_say_what_went_wrong_and_store_nothing_false(
     assert load_state(desk.db).certificate is None
     hub.rewrite = None
     done = ask(code)
-    assert (done.status, done.identity_made) == ("approved", False)  # type: ignore[attr-defined]
+    assert (done.status, done.identity_made) == ("approved", False)
     assert load_state(desk.db).centre_id == hub.centre
 
-    assert sync(desk, hub).ok  # type: ignore[attr-defined]
+    assert sync(desk, hub).ok
 
     assert desk_revoke(hub.storage, desk_id) == 0
     report = sync(desk, hub)
-    assert report.errors == [  # type: ignore[attr-defined]
-        "the hub refused the list of desks (403): this desk has been revoked"
-    ]
+    assert report.errors == ["the hub refused the list of desks (403): this desk has been revoked"]
     with pytest.raises(NotEnrolledError, match="has revoked this desk"):
         sync(desk, hub)
     with pytest.raises(HubError, match="revoked"):

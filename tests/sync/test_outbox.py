@@ -81,7 +81,7 @@ def own_history(desk: Desk, case_id: str) -> set[tuple[str, str, str, str]]:
     """Every change this desk made to the case and its rows, read from the oplog directly."""
     rows = rows_of(desk, case_id)
     found = desk.db.execute("select tbl, row_id, col, hlc from oplog where origin = ?", [desk.id])
-    return {tuple(r) for r in found if (r[0], r[1]) in rows}  # type: ignore[misc]
+    return {tuple(r) for r in found if (r[0], r[1]) in rows}
 
 
 def case_rows(desk: Desk, case_id: str) -> dict[str, list[tuple[Any, ...]]]:
