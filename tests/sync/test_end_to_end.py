@@ -435,6 +435,9 @@ def test_mrc_enrol_and_mrc_sync_against_mrc_hub_serve_over_pinned_tls(
         at(homes["b"], monkeypatch)
         assert mrc(["sync", "export-bundle", str(tmp_path)]) == 0
         assert "wrote" in capsys.readouterr().out
+        assert mrc(["sync", "import-bundle", hub_db]) == 1  # not a bundle at all
+        err = capsys.readouterr().err
+        assert "not an MRC Desk bundle" in err and "nothing from the bundle was applied" in err
 
         # A desk pinned to another certificate refuses the hub at once (no retries).
         other_pem, _key = make_self_signed(["127.0.0.1"])
