@@ -67,11 +67,23 @@ def run(args: argparse.Namespace) -> int:
         "import-bundle": import_command,
     }
     key = args.command if args.command == "enrol" else args.sync_command or "sync"
+    from mrc_desktop.storage.sqlite_build import sqlite
+
     try:
         return handlers[key](args)
     except (UnlockError, NotEnrolledError) as exc:
         print(f"mrc: {exc}", file=sys.stderr)
         return 2
+    except sqlite.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        # What was committed before stays; the next run carries on from there.
+        print(
+            "mrc: the case store stayed busy (MRC Desk or another command is writing);"
+            " try again in a moment",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _unlocked() -> tuple[sqlite_utils.Database, str]:
