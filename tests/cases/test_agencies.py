@@ -65,15 +65,15 @@ def test_add_and_read_an_agency(store, repo: CaseRepository) -> None:  # type: i
 
 def test_list_search_and_find_by_name(store, repo: CaseRepository) -> None:  # type: ignore[no-untyped-def]
     golden = agencies.add_agency(repo, GOLDEN)
-    agencies.add_agency(repo, {"name": "Ángkor Labour Export", "licence_no": "DOE-2020-0007"})
+    agencies.add_agency(repo, {"name": "Ángkor Manpower Services", "licence_no": "DOE-2020-0007"})
     agencies.add_agency(repo, {"name": "บริษัท จัดหางาน สยาม"})
     assert [a.name for a in agencies.list_agencies(store)] == [
-        "Ángkor Labour Export",
+        "Ángkor Manpower Services",
         "Golden Star Manpower Co.",
         "บริษัท จัดหางาน สยาม",
     ]
-    assert [a.name for a in agencies.list_agencies(store, "ÁNGKOR")] == ["Ángkor Labour Export"]
-    assert [a.name for a in agencies.list_agencies(store, "angkor")] == ["Ángkor Labour Export"]
+    assert [a.name for a in agencies.list_agencies(store, "ÁNGKOR")] == ["Ángkor Manpower Services"]
+    assert [a.name for a in agencies.list_agencies(store, "angkor")] == ["Ángkor Manpower Services"]
     assert [a.name for a in agencies.list_agencies(store, "0142")] == [GOLDEN["name"]]
     assert [a.name for a in agencies.list_agencies(store, "จัดหางาน")] == ["บริษัท จัดหางาน สยาม"]
     assert agencies.list_agencies(store, "nothing like it") == []

@@ -44,11 +44,11 @@ from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_date, show_number
 from mrc_desktop.ui.translatable import Translatable
+from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE, error_label, with_message
 from mrc_desktop.ui.widgets.pickers import CountryPicker
 from mrc_desktop.ui.widgets.row_table_model import RowTableModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-ERROR_STYLE = "color: #a40000;"
 INTERNAL_STYLE = "background-color: #fff4ce; color: #5c4400; padding: 4px;"
 Index = QModelIndex | QPersistentModelIndex
 
@@ -367,17 +367,9 @@ class AgencyForm(Translatable, QWidget):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for key, widget in self.inputs.items():
             self.labels[key].setBuddy(widget)
-            error = QLabel()
-            error.setObjectName(f"agency_{key}_error")
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.hide()
+            error = error_label(f"agency_{key}_error")
             self.errors[key] = error
-            cell = QVBoxLayout()
-            cell.setSpacing(2)
-            cell.addWidget(widget)
-            cell.addWidget(error)
-            form.addRow(self.labels[key], cell)
+            form.addRow(self.labels[key], with_message(widget, error))
         self.message = QLabel()
         self.message.setObjectName("agency_form_message")
         self.message.setStyleSheet(ERROR_STYLE)

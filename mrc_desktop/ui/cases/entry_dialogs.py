@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
 from mrc_desktop.cases.repository import ValidationError
 from mrc_desktop.i18n import _
 from mrc_desktop.ui.translatable import translate_buttons
-
-ERROR_STYLE = "color: #a40000;"
+from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE, error_label, with_message
 
 
 class StepDialog(QDialog):
@@ -67,16 +66,8 @@ class StepDialog(QDialog):
     def add_row(self, name: str, label: str, widget: QWidget) -> QWidget:
         widget.setObjectName(f"step_{name}")
         widget.setAccessibleName(label)
-        error = QLabel()
-        error.setStyleSheet(ERROR_STYLE)
-        error.setWordWrap(True)
-        error.hide()
-        cell = QWidget()
-        cell_layout = QVBoxLayout(cell)
-        cell_layout.setContentsMargins(0, 0, 0, 0)
-        cell_layout.addWidget(widget)
-        cell_layout.addWidget(error)
-        self.form.addRow(label, cell)
+        error = error_label()
+        self.form.addRow(label, with_message(widget, error))
         self.inputs[name] = widget
         self.errors[name] = error
         return widget

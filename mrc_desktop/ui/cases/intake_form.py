@@ -49,11 +49,11 @@ from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_date, show_datetime
 from mrc_desktop.ui.translatable import Translatable
+from mrc_desktop.ui.widgets.field_messages import error_label, with_message
 from mrc_desktop.ui.widgets.pickers import CountryPicker
 
 NEW_FORM = "intake:new"
 DRAFT_DELAY_MS = 800
-ERROR_STYLE = "color: #a40000;"
 
 
 class IntakeForm(Translatable, QWidget):
@@ -117,7 +117,7 @@ class IntakeForm(Translatable, QWidget):
             self.categories.addItem(item)
         self.categories.setMinimumHeight(220)
         self.categories.itemChanged.connect(self._changed)
-        self.errors["categories"] = self._error_label()
+        self.errors["categories"] = error_label()
         categories_layout = QVBoxLayout(self.categories_box)
         categories_layout.addWidget(self.categories)
         categories_layout.addWidget(self.errors["categories"])
@@ -141,7 +141,7 @@ class IntakeForm(Translatable, QWidget):
         self.narrative.textChanged.connect(self._changed)
         self.narrative_hint = QLabel()
         self.narrative_hint.setWordWrap(True)
-        self.errors["narrative"] = self._error_label()
+        self.errors["narrative"] = error_label()
         self.inputs["narrative"] = self.narrative
         narrative_layout = QVBoxLayout(self.narrative_box)
         narrative_layout.addWidget(self.narrative_hint)
@@ -199,13 +199,6 @@ class IntakeForm(Translatable, QWidget):
         self.retranslate()
 
     # -- building ------------------------------------------------------------------
-    def _error_label(self) -> QLabel:
-        label = QLabel()
-        label.setStyleSheet(ERROR_STYLE)
-        label.setWordWrap(True)
-        label.hide()
-        return label
-
     def _field_cell(self, field: Field) -> QWidget:
         widget: QWidget
         if field.kind == "choice" or field.kind == "agency":
@@ -225,16 +218,9 @@ class IntakeForm(Translatable, QWidget):
             widget = line
         widget.setObjectName(f"intake_{field.name}")
         self.inputs[field.name] = widget
-        error = self._error_label()
-        error.setObjectName(f"intake_error_{field.name}")
+        error = error_label(f"intake_error_{field.name}")
         self.errors[field.name] = error
-        cell = QWidget()
-        cell_layout = QVBoxLayout(cell)
-        cell_layout.setContentsMargins(0, 0, 0, 0)
-        cell_layout.setSpacing(2)
-        cell_layout.addWidget(widget)
-        cell_layout.addWidget(error)
-        return cell
+        return with_message(widget, error)
 
     def retranslate(self) -> None:
         self._loading, was_loading = True, self._loading

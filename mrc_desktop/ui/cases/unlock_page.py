@@ -32,8 +32,7 @@ from mrc_desktop.ui.background import run_task
 from mrc_desktop.ui.cases.session import CLOSED, MISSING, CaseSession
 from mrc_desktop.ui.locale_format import show_number
 from mrc_desktop.ui.translatable import Translatable
-
-ERROR_STYLE = "color: #a40000;"
+from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE
 
 
 def _secret() -> QLineEdit:

@@ -36,9 +36,9 @@ from mrc_desktop.ui.cases.agency_register import typed
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.locale_format import show_number
 from mrc_desktop.ui.translatable import Translatable, translate_buttons
+from mrc_desktop.ui.widgets.field_messages import error_label, with_message
 from mrc_desktop.ui.widgets.row_table_model import RowTableModel
 
-ERROR_STYLE = "color: #a40000;"
 Index = QModelIndex | QPersistentModelIndex
 TOO_SHORT = "too_short"  # stands for the minimum-length message (a plural form)
 FIELDS = ("username", "display_name", "role", "password", "repeat")
@@ -128,17 +128,9 @@ class UsersDialog(Translatable, QDialog):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for key, widget in self.inputs.items():
             self.labels[key].setBuddy(widget)
-            error = QLabel()
-            error.setObjectName(f"users_{key}_error")
-            error.setStyleSheet(ERROR_STYLE)
-            error.setWordWrap(True)
-            error.hide()
+            error = error_label(f"users_{key}_error")
             self.errors[key] = error
-            cell = QVBoxLayout()
-            cell.setSpacing(2)
-            cell.addWidget(widget)
-            cell.addWidget(error)
-            form.addRow(self.labels[key], cell)
+            form.addRow(self.labels[key], with_message(widget, error))
         self.add_button = QPushButton()
         self.add_button.setObjectName("users_add")
         self.add_button.setAutoDefault(False)
