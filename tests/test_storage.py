@@ -134,3 +134,14 @@ def test_a_fresh_desk_db_records_every_migration(tmp_path: Path) -> None:
     DeskStore(path).close()
     db = open_database(path)
     assert [m.name for m in migration_set().applied(db)] == list(MIGRATION_NAMES)
+
+
+def test_uuid7_made_in_the_same_millisecond_keep_their_order() -> None:
+    from mrc_desktop.storage import ids
+
+    made = [uuid7() for _ in range(5000)]  # many share a millisecond
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert all(i[14] == "7" and i[19] in "89ab" for i in made)  # version and variant kept
+    last = int(made[-1].replace("-", ""), 16)
+    wrapped = ids._next_after(last | 0x3FFF_FFFF_FFFF_FFFF)  # the low counter runs out
+    assert wrapped > last and (wrapped >> 76) & 0xF == 7 and (wrapped >> 62) & 0b11 == 0b10
