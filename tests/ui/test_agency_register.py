@@ -170,11 +170,11 @@ def test_agency_page_lists_cases_and_categories(qtbot, qtmodeltester, case_sessi
 def test_search_edit_and_refresh_on_changes(qtbot, case_session, ctx) -> None:  # type: ignore[no-untyped-def]
     repo = case_session.repo
     golden = agencies.add_agency(repo, {"name": GOLDEN, "licence_no": "DOE-2019-0142"})
-    agencies.add_agency(repo, {"name": "Ángkor Labour Export"})
+    agencies.add_agency(repo, {"name": "Ángkor Manpower Services"})
     register = make_register(qtbot, case_session, ctx)
     register.search.setText("angkor")  # accents and case are ignored
     assert register.model.rowCount() == 1
-    assert register.model.index(0, 0).data() == "Ángkor Labour Export"
+    assert register.model.index(0, 0).data() == "Ángkor Manpower Services"
     register.search.setText("0142")
     assert register.model.rowCount() == 1
     register.search.setText("no such agency")

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -46,7 +45,7 @@ from mrc_desktop.ui.locale_format import show_date, show_number
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE, error_label, with_message
 from mrc_desktop.ui.widgets.pickers import CountryPicker
-from mrc_desktop.ui.widgets.row_table_model import RowTableModel
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel, row_table_view
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 INTERNAL_STYLE = "background-color: #fff4ce; color: #5c4400; padding: 4px;"
@@ -214,13 +213,7 @@ class AgencyPage(Translatable, QWidget):
 
         self.cases_box = QGroupBox()
         self.cases_model = AgencyCasesModel()
-        self.cases = QTableView()
-        self.cases.setObjectName("agency_cases")
-        self.cases.setModel(self.cases_model)
-        self.cases.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.cases.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.cases.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.cases.verticalHeader().hide()
+        self.cases = row_table_view(self.cases_model, "agency_cases")
         cases_header = self.cases.horizontalHeader()
         cases_header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         cases_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -534,15 +527,9 @@ class AgencyRegister(Translatable, QWidget):
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.add_button)
         self.model = AgencyTableModel()
-        self.table = QTableView()
-        self.table.setObjectName("agency_table")
-        self.table.setModel(self.model)
+        self.table = row_table_view(self.model, "agency_table")
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -19,13 +19,11 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -48,7 +46,7 @@ from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_datetime
 from mrc_desktop.ui.translatable import Translatable
-from mrc_desktop.ui.widgets.row_table_model import RowTableModel
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel, row_table_view
 
 log = logging.getLogger("mrc_desktop.cases")
 
@@ -133,13 +131,7 @@ class AttachmentsPanel(Translatable, QWidget):
         self.hint.setObjectName("attachments_hint")
         self.hint.setWordWrap(True)
         self.model = AttachmentsModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("attachments_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table_view(self.model, "attachments_table")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -21,14 +21,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,7 +39,7 @@ from mrc_desktop.ui.cases.agency_register import typed
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.translatable import Translatable
-from mrc_desktop.ui.widgets.row_table_model import Index, PagedRowTableModel
+from mrc_desktop.ui.widgets.row_table_model import Index, PagedRowTableModel, row_table_view
 
 PAGE = 500
 FILTER_DELAY_MS = 300
@@ -261,12 +259,7 @@ class AuditView(Translatable, QWidget):
         filters.addWidget(self.reference, 1)
         filters.addWidget(self.refresh_button)
         self.model = AuditModel(session)
-        self.table = QTableView()
-        self.table.setObjectName("audit_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table_view(self.model, "audit_table")
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +36,7 @@ from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.locale_format import show_number
 from mrc_desktop.ui.translatable import Translatable, translate_buttons
 from mrc_desktop.ui.widgets.field_messages import error_label, with_message
-from mrc_desktop.ui.widgets.row_table_model import RowTableModel
+from mrc_desktop.ui.widgets.row_table_model import RowTableModel, row_table_view
 
 Index = QModelIndex | QPersistentModelIndex
 TOO_SHORT = "too_short"  # stands for the minimum-length message (a plural form)
@@ -88,12 +87,8 @@ class UsersDialog(Translatable, QDialog):
         self.denied.setObjectName("users_denied")
         self.denied.setWordWrap(True)
         self.model = UsersModel()
-        self.table = QTableView()
-        self.table.setObjectName("users_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = row_table_view(self.model, "users_table")
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # a list to read
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 
         self.add_box = QGroupBox()

@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +40,7 @@ from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.locale_format import show_date, show_datetime, show_number
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.pickers import CountryPicker
-from mrc_desktop.ui.widgets.row_table_model import ID_ROLE
+from mrc_desktop.ui.widgets.row_table_model import ID_ROLE, row_table_view
 
 SEARCH_DELAY_MS = 250
 MIN_SEARCH = 2
@@ -162,14 +160,9 @@ class CaseWorkspace(Translatable, QWidget):
             tools.addWidget(button)
 
         self.model = CaseTableModel(session)
-        self.table = QTableView()
-        self.table.setObjectName("cases_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = row_table_view(self.model, "cases_table")
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)
-        self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.activated.connect(lambda index: self.open_case(self.model.case_id(index.row())))
