@@ -79,6 +79,9 @@ class AppEvents(QObject):
     # with "result" (fee_json.result_to_dict); the receiver sets "added_to" (a case
     # reference) when it attached it, so the sender can say where it went.
     attach_fee_check = Signal(object)
+    # Show the case list filtered to the cases edited at two desks (the Sync screen's
+    # "conflicts to review" button); the Cases screen answers it.
+    show_conflicted_cases = Signal()
 
 
 @dataclass
