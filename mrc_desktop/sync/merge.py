@@ -56,6 +56,8 @@ _MERGE_USER = User("sync", "sync", "sync", "counsellor")
 _SEARCHED = {"cases": KEY, "case_entries": "case_id"}
 
 Field = tuple[str, str, str]  # (table, row id, column)
+# The audit action of keeping the current value of a field edited at two desks.
+KEEP_VALUE = "keep_value"
 
 
 class MergeError(ValueError):
@@ -405,6 +407,20 @@ def cases_edited_at_two_desks(db: sqlite_utils.Database) -> set[str]:
     return {c.row_id for c in _conflicts(db, "tbl = 'cases' and resolved = 0", [])}
 
 
+def flagged_cases(db: sqlite_utils.Database, case_ids: Iterable[str] | None = None) -> set[str]:
+    """Which of ``case_ids`` (default: every case) have an open conflict, in one query.
+
+    For the case list's flag, a page at a time. The conflicts are read as recorded,
+    not checked again like ``cases_edited_at_two_desks`` does (that may write): a case
+    page shown re-checks its own, and the list reads them again when cases change.
+    """
+    sql = "select distinct row_id from conflicts where tbl = 'cases' and resolved = 0"
+    if case_ids is None:
+        return {r[0] for r in db.execute(sql)}
+    sql += " and row_id in (select value from json_each(?))"
+    return {r[0] for r in db.execute(sql, [json.dumps(list(case_ids))])}
+
+
 def take_other_value(repo: CaseRepository, conflict_id: str) -> list[str]:
     """Make the overwritten value the field's value again: a new, audited edit by the
     repository's user, which settles the conflict on every desk it reaches.
@@ -428,11 +444,17 @@ def take_other_value(repo: CaseRepository, conflict_id: str) -> list[str]:
     return changed
 
 
-def keep_current_value(db: sqlite_utils.Database, conflict_id: str) -> None:
-    """Keep the winning value: settles the conflict on every desk it reaches."""
-    conflict = _open_conflict(db, conflict_id)
-    with write_transaction(db):
-        _record_settlement(db, conflict, edited=False)
+def keep_current_value(repo: CaseRepository, conflict_id: str) -> None:
+    """Keep the winning value: settles the conflict on every desk it reaches.
+
+    The choice is the repository user's and is audited like an edit (``KEEP_VALUE``,
+    the field and the value kept), in the transaction that settles the conflict.
+    Raises ``KeyError`` for an unknown or already settled conflict.
+    """
+    conflict = _open_conflict(repo.db, conflict_id)
+    with write_transaction(repo.db):
+        _record_settlement(repo.db, conflict, edited=False)
+        repo.record(KEEP_VALUE, conflict.row_id, conflict.col, None, conflict.winner_value)
 
 
 def _open_conflict(db: sqlite_utils.Database, conflict_id: str) -> Conflict:

@@ -211,7 +211,7 @@ class Convergence(RuleBasedStateMachine):
         if take:
             take_other_value(self.desks[desk].repo, conflict_id)
         else:
-            keep_current_value(self.desks[desk].db, conflict_id)
+            keep_current_value(self.desks[desk].repo, conflict_id)
         [row] = oplog(self.desks[desk].db, row_id=case_id, col=col)[-1:]
         assert set(row["base"].split()) == {parent, loser}
         self.model.add(desk, key, Version(row["hlc"], row["value"], frozenset({parent, loser})))

@@ -19,10 +19,12 @@ from mrc_desktop.sync import capture
 from mrc_desktop.sync.changes import Change
 from mrc_desktop.sync.hlc import MINUTE_MS, ClockSkewError, Timestamp
 from mrc_desktop.sync.merge import (
+    KEEP_VALUE,
     MergeError,
     apply_changes,
     cases_edited_at_two_desks,
     conflicts_for_case,
+    flagged_cases,
     keep_current_value,
     take_other_value,
 )
@@ -119,6 +121,8 @@ def test_concurrent_edits_the_later_wins_everywhere_and_the_other_is_kept(desks:
         assert (conflict.loser_value, conflict.loser_hlc) == ("in_progress", a_edit)
         assert conflict.loser_desk == a.id and not conflict.resolved
         assert cases_edited_at_two_desks(desk.db) == {case_id}
+        assert flagged_cases(desk.db) == flagged_cases(desk.db, [case_id, "x"]) == {case_id}
+        assert flagged_cases(desk.db, ["x"]) == set()
 
 
 def test_an_older_concurrent_change_loses_and_is_recorded(desks: Desks) -> None:
@@ -314,7 +318,17 @@ def test_keeping_the_current_value_settles_it_everywhere(desks: Desks) -> None:
     case_id = concurrent_status(desks)
     sync(a, b)
     [conflict] = conflicts_for_case(b.db, case_id)
-    keep_current_value(b.db, conflict.id)
+    keep_current_value(b.repo, conflict.id)
+    # The choice is audited: who kept which field's value.
+    audit = b.repo.audit_entries(case_id)[-1]
+    assert (audit["action"], audit["user_id"], audit["field"], audit["new_value"]) == (
+        KEEP_VALUE,
+        b.repo.user.id,
+        "status",
+        "referred",
+    )
+    with pytest.raises(KeyError):
+        keep_current_value(b.repo, conflict.id)  # settled already
     sync(a, b)
     for desk in (a, b):
         assert desk.repo.open_case_header(case_id)["status"] == "referred"

@@ -71,6 +71,8 @@ ACTIONS = {
     "add_user": N_("Added a user"),
     "add_agency": N_("Added an agency"),
     "change_agency": N_("Changed an agency"),
+    # TRANSLATORS: a field had two values from two desks; the user kept the one shown.
+    "keep_value": N_("Kept a value edited at two desks"),
 }
 AGENCY_ACTIONS = (agencies.ADD, agencies.CHANGE)
 COLUMNS = (
