@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from mrc_desktop.sync.client import SyncReport
 
 COMMANDS = ("enrol", "sync")
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def add_parsers(commands: Any) -> None:
@@ -94,10 +93,9 @@ def _unlocked() -> tuple[sqlite_utils.Database, str]:
 
 
 def _warn_plain_http(url: str) -> None:
-    from urllib.parse import urlsplit
+    from mrc_desktop.sync.client import unencrypted_remote
 
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+    if unencrypted_remote(url):
         print(
             "warning: http:// is not encrypted: batches stay sealed and signed, but who syncs"
             " when can be seen on the network; use https://",

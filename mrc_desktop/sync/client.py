@@ -154,6 +154,16 @@ def normalise_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def unencrypted_remote(url: str) -> bool:
+    """True for an http:// hub off this computer: batches stay sealed and signed, but who
+    syncs when can be seen on the network (the command warns, the sync screen asks)."""
+    parts = urlsplit(url.strip())
+    return parts.scheme == "http" and parts.hostname not in LOOPBACK
+
+
 def fetch_certificate(url: str, timeout_s: float = 10.0) -> str:
     """The certificate the server at ``url`` presents (PEM), not yet trusted."""
     parts = urlsplit(url)
@@ -539,6 +549,9 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
+    unreachable: bool = False  # no answer from the hub (the sync screen's calm offline state)
+    certificate_changed: bool = False  # the hub presented another TLS certificate than pinned
+    clock_skew_s: float | None = None  # the hub's clock minus this desk's, when it answered
 
     @property
     def ok(self) -> bool:
@@ -586,7 +599,10 @@ def sync_with_hub(
             report.cancelled = True
             report.errors.append("sync cancelled: what was done so far is kept")
         except HubError as exc:
+            report.certificate_changed = isinstance(exc, TlsPinError)
+            report.unreachable = isinstance(exc, HubUnreachable) and not report.certificate_changed
             report.errors.append(str(exc))
+        report.clock_skew_s = client.clock_skew_s
         if client.revoked:
             update_state(db, enrol_status=REVOKED)
     report.outbox_left, report.held_cases, report.deferred = pending_counts(db)
