@@ -42,12 +42,21 @@ DECLARED: tuple[Setting, ...] = (
         N_("Lock the case log after this many minutes without use (1 to 60)"),
     ),
     Setting("backup_keep", int, 14, N_("Daily case-log backups to keep (1 to 90)")),
+    Setting(
+        "sync_interval_minutes",
+        int,
+        15,
+        N_("Sync with the hub automatically every this many minutes (5 to 240; 0 = off)"),
+    ),
 )
 LIMITS: dict[str, tuple[int, int]] = {
     "auto_lock_minutes": (1, 60),
     "backup_keep": (1, 90),
     "reader_text_size": (-4, 12),
+    "sync_interval_minutes": (0, 240),
 }
+OFF_OR_AT_LEAST: dict[str, int] = {"sync_interval_minutes": 5}
+"""Settings where 0 means off and any other value must reach this minimum."""
 BY_NAME = {s.name: s for s in DECLARED}
 
 
@@ -88,6 +97,8 @@ def _valid(spec: Setting, value: Any) -> bool:
         return False
     low, high = LIMITS.get(spec.name, (None, None))
     if isinstance(value, int) and low is not None and high is not None and not low <= value <= high:
+        return False
+    if isinstance(value, int) and 0 < value < OFF_OR_AT_LEAST.get(spec.name, 0):
         return False
     return not spec.choices or value in spec.choices
 

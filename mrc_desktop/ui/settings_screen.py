@@ -1,4 +1,4 @@
-"""Settings: interface language and centre details, applied when saved."""
+"""Settings: interface language, centre details, case log and sync, applied when saved."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from mrc_desktop import i18n
 from mrc_desktop.i18n import _
-from mrc_desktop.settings import LIMITS, describe
+from mrc_desktop.settings import LIMITS, OFF_OR_AT_LEAST, describe
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.translatable import Translatable
 from mrc_desktop.ui.widgets.centre_form import CentreForm
@@ -54,6 +54,20 @@ class SettingsScreen(Translatable, QWidget):
             self.cases_form.addRow(label, spin)
             self.spins[name] = spin
             self.spin_labels[name] = label
+        self.sync_box = QGroupBox()
+        self.sync_form = QFormLayout(self.sync_box)
+        self.sync_spin = QSpinBox()
+        self.sync_spin.setObjectName("settings_sync_interval_minutes")
+        self.sync_spin.setRange(*LIMITS["sync_interval_minutes"])
+        self.sync_spin.setKeyboardTracking(False)  # typing "30" is not first a "3"
+        self.sync_spin.valueChanged.connect(self._skip_below_minimum)
+        self._sync_last = 0
+        sync_label = QLabel()
+        sync_label.setWordWrap(True)
+        sync_label.setBuddy(self.sync_spin)
+        self.sync_form.addRow(sync_label, self.sync_spin)
+        self.spins["sync_interval_minutes"] = self.sync_spin
+        self.spin_labels["sync_interval_minutes"] = sync_label
         self.save_button = QPushButton()
         self.save_button.setObjectName("settings_save")
         self.save_button.setDefault(True)
@@ -67,6 +81,7 @@ class SettingsScreen(Translatable, QWidget):
         layout.addWidget(self.language_box, 1)
         layout.addWidget(self.centre_box)
         layout.addWidget(self.cases_box)
+        layout.addWidget(self.sync_box)
         layout.addLayout(buttons)
         self.save_button.clicked.connect(self.save)
         ctx.events.settings_changed.connect(self.load)
@@ -79,11 +94,26 @@ class SettingsScreen(Translatable, QWidget):
         self.language_hint.setText(_(describe("language")))
         self.centre_box.setTitle(_("Centre"))
         self.cases_box.setTitle(_("Cases"))
+        # TRANSLATORS: settings group for sending and receiving cases with the hub (the
+        # network's server).
+        self.sync_box.setTitle(_("Sync with the hub"))
+        # TRANSLATORS: shown in the sync interval box when automatic sync is turned off.
+        self.sync_spin.setSpecialValueText(_("Off"))
         for name, label in self.spin_labels.items():
             label.setText(_(describe(name)))
             self.spins[name].setAccessibleName(_(describe(name)))
         self.save_button.setText(_("&Save settings"))
         self.saved_label.clear()
+
+    def _skip_below_minimum(self, value: int) -> None:
+        """0 is off, else at least the minimum: one step down from the minimum turns it off,
+        any other value below it becomes the minimum."""
+        minimum = OFF_OR_AT_LEAST["sync_interval_minutes"]
+        if 0 < value < minimum:
+            down = self._sync_last == minimum and value == minimum - 1
+            self.sync_spin.setValue(0 if down else minimum)
+            return
+        self._sync_last = value
 
     def load(self) -> None:
         settings = self._ctx.settings
