@@ -21,6 +21,7 @@ from mrc_desktop.ui.translatable import broadcast_language_change
 
 if TYPE_CHECKING:
     from mrc_desktop.ui.cases.session import CaseSession
+    from mrc_desktop.ui.sync.service import SyncService
 
 
 class LanguageSwitcher(QObject):
@@ -93,6 +94,7 @@ class AppContext:
     events: AppEvents
     store: DeskStore
     cases: CaseSession | None = field(default=None)
+    sync: SyncService | None = field(default=None)
 
     def case_session(self) -> CaseSession:
         """The case log, made on first use (its modules stay off the start-up path)."""
@@ -100,4 +102,14 @@ class AppContext:
             from mrc_desktop.ui.cases.session import CaseSession
 
             self.cases = CaseSession(self.paths, self.desk.desk_id)
+            self.sync_service()  # background sync follows the case log from its start
         return self.cases
+
+    def sync_service(self) -> SyncService:
+        """Sync with the hub (Sync now, background sync, USB), made with the case log."""
+        session = self.case_session()
+        if self.sync is None:
+            from mrc_desktop.ui.sync.service import SyncService
+
+            self.sync = SyncService(self, session)
+        return self.sync

@@ -125,7 +125,7 @@ class MainWindow(Translatable, QMainWindow):
         self.screen_actions: list[QAction] = []
         for number, spec in enumerate(self.specs, start=1):
             action = QAction(self)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcut(QKeySequence(f"Ctrl+{spec.shortcut or number}"))
             action.triggered.connect(lambda _c=False, key=spec.key: self.show_screen(key))
             self.view_menu.addAction(action)
             self.screen_actions.append(action)

@@ -1,7 +1,8 @@
 """The registry of screens shown in the sidebar.
 
 Each feature adds one ``ScreenSpec``; the main window builds its sidebar,
-stack and Ctrl+<n> shortcuts from this list, in ``order``.
+stack and Ctrl+<n> shortcuts from this list, in ``order``. A screen added later
+may keep the older screens' numbers with an explicit ``shortcut``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class ScreenSpec:
     order: int
     factory: Callable[[AppContext], QWidget]
     description: str = ""  # N_-marked tooltip
+    shortcut: int = 0  # Ctrl+<shortcut>; 0: its place in the list
 
 
 def _lazy(module: str, name: str) -> Callable[[AppContext], QWidget]:
@@ -76,11 +78,22 @@ def registered_screens() -> list[ScreenSpec]:
             N_("The encrypted case log: intake, referrals, follow-ups"),
         ),
         ScreenSpec(
+            "sync",
+            # TRANSLATORS: screen name: sending and receiving cases with the hub (the
+            # network's server).
+            N_("Sync"),
+            50,
+            _lazy("mrc_desktop.ui.sync.sync_screen", "SyncScreen"),
+            N_("Send cases to the hub and receive your centre's other desks' changes"),
+            shortcut=7,
+        ),
+        ScreenSpec(
             "settings",
             N_("Settings"),
             90,
             _lazy("mrc_desktop.ui.settings_screen", "SettingsScreen"),
             N_("Interface language and centre details"),
+            shortcut=6,
         ),
     ]
     return sorted(specs, key=lambda s: s.order)
