@@ -2,6 +2,7 @@
 
     python scripts/screenshot.py --lang km --screen home --out docs/main-window-km.png
     python scripts/screenshot.py --lang ar --wizard --out docs/first-run-ar.png
+    python scripts/screenshot.py --lang ar --screen sync --sync-view joined --out docs/sync-ar.png
 
 Runs with a throwaway MRC_HOME; use it under xvfb-run for a real X window.
 """
@@ -9,6 +10,7 @@ Runs with a throwaway MRC_HOME; use it under xvfb-run for a real X window.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -48,6 +50,11 @@ def main() -> int:
         default="case",
         help="cases: what to show on the right",
     )
+    parser.add_argument(
+        "--sync-view",
+        choices=("enrol", "waiting", "joined", "offline", "locked"),
+        help="sync: a case log joined to an in-process hub (invented cases), in this state",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="mrc-shot-"))
@@ -84,6 +91,7 @@ def main() -> int:
     switcher.apply(args.lang)
     width, height = (int(v) for v in args.size.split("x"))
     widget: QWidget
+    hub: contextlib.ExitStack | None = None
     if args.wizard:
         wizard = FirstRunWizard(settings, switcher)
         if args.screen == "centre":
@@ -104,13 +112,105 @@ def main() -> int:
             window.show_screen("home")
             _demo_cases(window, args)
             window.show_screen("cases")
+        if args.screen == "sync" and args.sync_view:
+            window.show_screen("home")
+            hub = _demo_sync(window, args)
+            window.show_screen("sync")
     widget.resize(width, height)
     widget.show()
     for _ in range(5):
         app.processEvents()
     widget.grab().save(args.out)
+    if hub is not None:
+        hub.close()
     print(args.out)
     return 0
+
+
+def _demo_sync(window: object, args: argparse.Namespace) -> contextlib.ExitStack:
+    """A case log with invented cases, joined to a hub app running in this process (no
+    network): the Sync screen in the state ``--sync-view`` names."""
+    import random
+    import time
+    import warnings
+
+    import httpx
+    import nacl.pwhash
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench import case_data
+    from mrc_desktop.hub.app import create_app
+    from mrc_desktop.hub.cli import desk_approve
+    from mrc_desktop.hub.storage import open_storage
+    from mrc_desktop.storage.encrypted import KeyParams
+    from mrc_desktop.sync.client import RetryPolicy, enrol
+    from mrc_desktop.ui.main_window import MainWindow
+    from mrc_desktop.ui.sync.jobs import Network
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    assert isinstance(window, MainWindow)
+    stack = contextlib.ExitStack()
+    session = window.ctx.case_session()
+    session._key_params = KeyParams.new(
+        nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN
+    )
+    db = session.create_store("demo passphrase for screenshots")
+    admin = session.create_admin(db, "sokha", "Sokha Chan", "demo-password")
+    session.attach(db, "demo passphrase for screenshots")
+    session.log_in(admin)
+    rng = random.Random(7)
+    for _ in range(12):
+        session.repo.create_case(case_data.intake(rng, []))
+    if args.sync_view == "locked":
+        session.lock()
+    if args.sync_view in ("enrol", "locked"):
+        return stack
+    storage = open_storage(str(Path(os.environ["MRC_HOME"]) / "hub.db"))
+    stack.callback(storage.close)
+    storage.add_centre("Network hub, Phnom Penh")
+    client = stack.enter_context(TestClient(create_app(storage)))
+    offline = {"now": False}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if offline["now"]:
+            raise httpx.ConnectError("no route to host", request=request)
+        answer = client.request(
+            request.method,
+            request.url.raw_path.decode("ascii"),
+            content=request.read(),
+            headers=dict(request.headers),
+        )
+        headers = {k: v for k, v in answer.headers.items() if k != "content-length"}
+        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
+
+    url = "http://192.168.1.20:8443"
+    network = Network(httpx.MockTransport(handle), RetryPolicy(attempts=1))
+    service = window.ctx.sync_service()
+    service.network = network
+    first = enrol(db, session.desk_id, url, transport=network.transport, retry=network.retry)
+    if args.sync_view == "waiting":
+        return stack
+    desk_approve(storage, first.code, None)
+    enrol(db, session.desk_id, url, code=first.code, transport=network.transport)
+
+    def sync_and_wait() -> None:
+        service.sync_now()
+        while service.job is not None:
+            QApplication.processEvents()
+            time.sleep(0.02)
+
+    sync_and_wait()
+    for _ in range(2):
+        session.repo.create_case(case_data.intake(rng, []))
+    session.cases_changed.emit("")
+    if args.sync_view == "offline":
+        offline["now"] = True
+        sync_and_wait()
+    return stack
 
 
 def _demo_cases(window: object, args: argparse.Namespace) -> None:
