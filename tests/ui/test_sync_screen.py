@@ -228,6 +228,31 @@ def test_sync_now_sends_the_new_case_and_the_status_shows_it(
     assert not screen.status.progress.isVisible() and screen.status.sync_button.isEnabled()
 
 
+def test_syncs_share_one_worker_connection_that_closes_with_the_case_log(
+    qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Deriving the key takes seconds on a cheap laptop: only the first job pays it."""
+    join(case_session, hub)
+    screen.refresh()
+    opened: list[object] = []
+    real_open = case_session.open_store
+
+    def counting_open(passphrase: str) -> object:
+        db = real_open(passphrase)
+        opened.append(db)
+        return db
+
+    monkeypatch.setattr(case_session, "open_store", counting_open)
+    for _ in range(3):
+        new_case(case_session)
+        assert sync_now(qtbot, screen).kind == OK
+    assert len(opened) == 1
+    case_session.close()
+    with pytest.raises(Exception, match="closed"):
+        opened[0].execute("select 1")  # type: ignore[attr-defined]
+
+
 def test_cancel_during_a_sync_stops_it_and_the_rest_goes_next_time(
     qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession
 ) -> None:

@@ -5,7 +5,9 @@ the Sync screen was ever opened, so background sync runs from the moment the cas
 open. Every job — a sync, an enrolment step, a USB bundle — runs on a worker thread with
 its **own connection** to the case store, opened with the session's passphrase the way the
 daily backup does: the session's connection belongs to the UI thread, and SQLite's
-``BEGIN IMMEDIATE`` (``write_transaction``) lets the two take turns writing.
+``BEGIN IMMEDIATE`` (``write_transaction``) lets the two take turns writing. The first job
+opens it and later jobs reuse it (deriving the key again would cost every sync ~2 s and
+256 MB); it closes with the case log.
 
 Jobs never overlap (they all write the sync state). While one runs, ``job_kind`` names it;
 ``changed`` tells the screen to read everything again, ``progressed`` carries the sync's
@@ -47,19 +49,19 @@ MAX_BACKOFF_MS = 60 * 60_000
 
 
 class SyncJob(Task):
-    """A ``Task`` that opens its own connection first, can be cancelled (``stop_all`` on
-    quit cancels it), and reports progress as a queued signal."""
+    """A ``Task`` that gets the jobs' connection first (opening it the first time), can be
+    cancelled (``stop_all`` on quit cancels it), and reports progress as a queued signal."""
 
     progressed = Signal(object)
 
     def __init__(
         self,
         kind: str,
-        open_db: Callable[[], sqlite_utils.Database],
+        connection: Callable[[], sqlite_utils.Database],
         work: Callable[[sqlite_utils.Database, SyncJob], Any],
     ) -> None:
         self.kind = kind
-        self._open_db = open_db
+        self._connection = connection
         self._job = work
         self._stop = threading.Event()
         super().__init__(self._with_connection)
@@ -71,11 +73,12 @@ class SyncJob(Task):
         return self._stop.is_set()
 
     def _with_connection(self) -> Any:
-        db = self._open_db()
+        db = self._connection()
         try:
             return self._job(db, self)
         finally:
-            db.close()
+            if db.conn.in_transaction:  # never leave a snapshot or a lock behind
+                db.conn.rollback()
 
 
 class SyncService(QObject):
@@ -96,6 +99,10 @@ class SyncService(QObject):
         self.last_tried: dt.datetime | None = None
         self.next_try: dt.datetime | None = None
         self.failures = 0  # syncs in a row that did not get through
+        # The jobs' own connection: opened by the first job (the key derivation takes ~2 s
+        # and 256 MB, too much to pay for every sync), used by one job at a time, closed
+        # when the case log closes.
+        self._db: sqlite_utils.Database | None = None
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._tick)
@@ -140,7 +147,7 @@ class SyncService(QObject):
         another job runs or the case log is not open."""
         if self.job is not None or not self.store_open:
             return False
-        opener = partial(self.session.open_store, self.session.passphrase)
+        opener = partial(self._connection, self.session.passphrase)
         job = SyncJob(kind, opener, work)
         job.done.connect(self._done)
         job.failed.connect(self._failed)
@@ -196,9 +203,22 @@ class SyncService(QObject):
         self.job_failed.emit(kind, exc)
         self.changed.emit()
 
+    def _connection(self, passphrase: str) -> sqlite_utils.Database:
+        """The jobs' connection (on the worker thread; jobs never overlap)."""
+        if self._db is None:
+            self._db = self.session.open_store(passphrase)
+        return self._db
+
+    def _close_connection(self) -> None:
+        if self._db is not None and self.job is None:
+            self._db.close()
+            self._db = None
+
     def _finish(self) -> str:
         kind = self.job.kind if self.job is not None else ""
         self.job = None
+        if not self.store_open:
+            self._close_connection()  # the case log closed while the job ran
         return kind
 
     def _sync_ended(self, result: object) -> bool:
@@ -238,6 +258,7 @@ class SyncService(QObject):
 
     def _state_changed(self, _state: str) -> None:
         if not self.store_open:
+            self._close_connection()
             self.timer.stop()
             self.next_try = None
             self.changed.emit()
