@@ -66,6 +66,7 @@ class CaseFilter:
     created_from: str = ""  # YYYY-MM-DD
     created_to: str = ""
     text: str = ""  # full-text search over names, narrative and notes
+    edited_at_two_desks: bool = False  # only cases with an open sync conflict
 
     def where(
         self, text_hits: list[int] | None = None, broad_text: bool = False, ordered: bool = False
@@ -96,6 +97,10 @@ class CaseFilter:
             if value:
                 clauses.append(f"c.{column} = ?")
                 params.append(value)
+        if self.edited_at_two_desks:
+            clauses.append(
+                "c.id in (select row_id from conflicts where tbl = 'cases' and resolved = 0)"
+            )
         if self.created_from:
             clauses.append("c.created_at >= ?")
             params.append(self.created_from)

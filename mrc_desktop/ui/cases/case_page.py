@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import importlib
-import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -33,7 +32,9 @@ from mrc_desktop.cases import vocab, workflow
 from mrc_desktop.cases.fields import FIELDS
 from mrc_desktop.cases.repository import ValidationError
 from mrc_desktop.i18n import N_, _
+from mrc_desktop.ui.cases.conflict_banner import ConflictBanner
 from mrc_desktop.ui.cases.entry_dialogs import StepDialog
+from mrc_desktop.ui.cases.field_values import field_value_text
 from mrc_desktop.ui.cases.referral_directory import directory_for
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.context import AppContext
@@ -94,6 +95,7 @@ class CasePage(Translatable, QWidget):
         self._users: dict[str, str] = {}
         self._updating = False
 
+        self.banner = ConflictBanner(session, ctx)
         self.heading = QLabel()
         self.heading.setObjectName("case_heading")
         heading_font = self.heading.font()
@@ -178,6 +180,7 @@ class CasePage(Translatable, QWidget):
             self.tabs.addTab(self.attachments, "")
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.heading)
         layout.addLayout(top)
         layout.addWidget(self.summary)
@@ -265,41 +268,32 @@ class CasePage(Translatable, QWidget):
         self.delete_button.setVisible(bool(user and user.can("delete_case")))
         self._updating = False
         self.summary.setText(self._summary_html(case))
+        self.banner.show_case(self.case_id)
         self._entries = repo.entries(self.case_id)
         self._fill_timeline()
         self._fill_referrals()
         self._fill_follow_ups()
 
     def _summary_html(self, case: dict[str, Any]) -> str:
-        names = i18n.country_names()
+        db = self.session.db
         rows = []
 
         def add(label: str, value: str) -> None:
             if value:
                 rows.append(f"<b>{html.escape(label)}</b>: {html.escape(value)}")
 
-        add(field_label("destination_country"), names.get(case["destination_country"], ""))
-        sector = case["sector"]
-        add(field_label("sector"), _(vocab.SECTORS[sector]) if sector in vocab.SECTORS else "")
-        if case.get("agency_id"):
-            row = self.session.db.execute(  # type: ignore[union-attr]
-                "select name from agencies where id = ?", [case["agency_id"]]
-            ).fetchone()
-            add(field_label("agency_id"), row[0] if row else "")
-        categories = json.loads(case["categories"] or "[]")
-        add(_("Grievance categories"), "; ".join(_(vocab.CATEGORIES[c]) for c in categories))
-        indicators = json.loads(case["forced_labour"] or "[]")
-        if indicators:
-            add(
-                _("ILO indicators of forced labour seen"),
-                "; ".join(_(vocab.FORCED_LABOUR_INDICATORS[i]) for i in indicators),
-            )
-        risk = case.get("retaliation_risk") or ""
-        if risk:
-            add(field_label("retaliation_risk"), _(vocab.RETALIATION_RISK[risk]))
-        consent = json.loads(case["consent"] or "{}")
-        given = [_(vocab.CONSENT_PURPOSES[k]) for k, v in consent.items() if v.get("given")]
-        add(_("Consent given for"), "; ".join(given) if given else _("nothing yet"))
+        for name in ("destination_country", "sector", "agency_id"):
+            add(field_label(name), field_value_text(db, name, case.get(name)))
+        add(_("Grievance categories"), field_value_text(db, "categories", case["categories"]))
+        add(
+            _("ILO indicators of forced labour seen"),
+            field_value_text(db, "forced_labour", case["forced_labour"]),
+        )
+        add(
+            field_label("retaliation_risk"),
+            field_value_text(db, "retaliation_risk", case.get("retaliation_risk")),
+        )
+        add(_("Consent given for"), field_value_text(db, "consent", case["consent"]))
         return "<br>".join(rows)
 
     def _when(self, stamp: str) -> str:
@@ -546,6 +540,7 @@ class CasePage(Translatable, QWidget):
         self.follow_ups.clear()
         self.status.clear()
         self.assignee.clear()
+        self.banner.clear()
         if self.attachments is not None:
             self.attachments.set_case("")
 

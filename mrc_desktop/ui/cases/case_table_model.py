@@ -2,7 +2,9 @@
 
 With 100,000 cases the list still opens at once: only a count and the first page are read;
 ``fetchMore`` reads the next page when the view asks for it. Sorting and filtering are
-done by SQLite (indexes on status, destination, agency, dates; FTS5 for text).
+done by SQLite (indexes on status, destination, agency, dates; FTS5 for text). Cases
+edited at two desks (an open sync conflict) carry a warning icon on their reference,
+looked up with one query per page.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 from mrc_desktop import i18n
 from mrc_desktop.cases import vocab
 from mrc_desktop.cases.repository import SORTABLE, CaseFilter
 from mrc_desktop.i18n import N_, _
+from mrc_desktop.sync.merge import cases_edited_at_two_desks, flagged_cases
 from mrc_desktop.ui.cases.session import UNLOCKED, CaseSession
 from mrc_desktop.ui.locale_format import show_date
 from mrc_desktop.ui.widgets.row_table_model import PagedRowTableModel
 
 PAGE = 200
+EDITED_AT_TWO_DESKS = "edited_at_two_desks"  # a row's flag: the case has an open conflict
 COLUMNS = (
     ("reference", N_("Reference")),
     ("person_name", N_("Worker")),
@@ -45,6 +51,7 @@ class CaseTableModel(PagedRowTableModel):
         self.total = 0
         self._countries: dict[str, str] = {}
         self._countries_lang = ""
+        self._flag: QIcon | None = None
         session.state_changed.connect(self._state_changed)
 
     # -- loading -------------------------------------------------------------------
@@ -52,11 +59,19 @@ class CaseTableModel(PagedRowTableModel):
         return self.session.state == UNLOCKED
 
     def page(self, offset: int) -> list[dict[str, Any]]:
-        return self.session.repo.list_cases(
+        rows = self.session.repo.list_cases(
             self.filters, self.order_by, self.descending, offset=offset, limit=PAGE
         )
+        # The "edited at two desks" flag: one query for the page's cases.
+        flagged = flagged_cases(self.session.repo.db, [row["id"] for row in rows])
+        for row in rows:
+            row[EDITED_AT_TWO_DESKS] = row["id"] in flagged
+        return rows
 
     def reload(self) -> None:
+        if self.can_load() and self.filters.edited_at_two_desks:
+            # Conflicts settled by an edit made here leave the filter (checked again).
+            cases_edited_at_two_desks(self.session.repo.db)
         self.total = self.session.repo.count(self.filters) if self.can_load() else 0
         self.load_first()
 
@@ -81,7 +96,18 @@ class CaseTableModel(PagedRowTableModel):
     def cell(self, key: str, row: dict[str, Any], role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and key == "categories":
             return "\n".join(self._category_labels(row))
+        if key == "reference" and row.get(EDITED_AT_TWO_DESKS):
+            if role == Qt.ItemDataRole.DecorationRole:
+                return self._flag_icon()
+            if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleDescriptionRole):
+                return _("Edited at two desks: open the case to check both values")
         return None
+
+    def _flag_icon(self) -> QIcon:
+        if self._flag is None:
+            style = QApplication.style()
+            self._flag = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        return self._flag
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS) or COLUMNS[column][0] not in SORTABLE:

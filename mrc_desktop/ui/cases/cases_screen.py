@@ -28,7 +28,16 @@ class CasesScreen(QWidget):
         layout.addWidget(self.stack)
         self.idle = IdleLock(self.session, ctx.settings, self)
         self.session.state_changed.connect(self._show_state)
+        ctx.events.show_conflicted_cases.connect(self.show_conflicted_cases)
         self._show_state(self.session.state)
+
+    def show_conflicted_cases(self) -> None:
+        """Come to the front with the list filtered to cases edited at two desks (asked by
+        the Sync screen). While the log is locked the filter waits for the unlock."""
+        show_screen = getattr(self.window(), "show_screen", None)
+        if callable(show_screen):
+            show_screen("cases")
+        self.workspace.show_edited_at_two_desks()
 
     def _show_state(self, state: str) -> None:
         if state == MISSING or (state == LOCKED and not self.session.has_users()):

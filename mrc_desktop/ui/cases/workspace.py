@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +33,7 @@ from mrc_desktop import i18n
 from mrc_desktop.cases import vocab
 from mrc_desktop.cases.repository import CaseFilter
 from mrc_desktop.i18n import _
+from mrc_desktop.sync.merge import flagged_cases
 from mrc_desktop.ui.background import run_task
 from mrc_desktop.ui.cases.case_page import CasePage
 from mrc_desktop.ui.cases.case_table_model import CaseTableModel
@@ -113,6 +116,11 @@ class CaseWorkspace(Translatable, QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.destination_filter.setMinimumContentsLength(10)
+        # Shown while some case is edited at two desks (or the filter is on).
+        self.conflict_filter = QCheckBox()
+        self.conflict_filter.setObjectName("filter_conflicts")
+        self.conflict_filter.toggled.connect(self.apply_filters)
+        self.conflict_filter.hide()
         self.clear_button = QPushButton()
         self.clear_button.setObjectName("filter_clear")
         self.clear_button.clicked.connect(self.clear_filters)
@@ -151,6 +159,8 @@ class CaseWorkspace(Translatable, QWidget):
         self.users_button.clicked.connect(self.show_users)
         tools = QHBoxLayout()
         tools.addWidget(self.reminder, 1)
+        # The filter row is full on a small screen; the reminder's row has room.
+        tools.addWidget(self.conflict_filter)
         for button in (
             self.due_button,
             self.agencies_button,
@@ -253,6 +263,7 @@ class CaseWorkspace(Translatable, QWidget):
         self.from_filter.setAccessibleName(_("Opened from"))
         self.to_filter.setAccessibleName(_("Opened until"))
         self.clear_button.setText(_("Clear filters"))
+        self._show_conflict_filter()
         self.due_button.setText(_("Follow-ups due"))
         self.agencies_button.setText(_("Agencies"))
         self.audit_button.setText(_("Audit log"))
@@ -314,6 +325,18 @@ class CaseWorkspace(Translatable, QWidget):
         self._refill(self.assignee_filter, items)
         self.assignee_filter.setAccessibleName(_("Counsellor"))
 
+    def _show_conflict_filter(self) -> None:
+        db = self.session.db
+        count = len(flagged_cases(db)) if db is not None and self.session.state == UNLOCKED else 0
+        # TRANSLATORS: a filter of the case list: cases changed at two desks before they
+        # synced, with their number.
+        text = _("Edited at two desks ({count})").format(count=show_number(count))
+        self.conflict_filter.setText(text)
+        self.conflict_filter.setToolTip(
+            _("Cases where two desks changed the same information: choose which value to keep")
+        )
+        self.conflict_filter.setVisible(count > 0 or self.conflict_filter.isChecked())
+
     def _show_count(self, *_args: object) -> None:
         total = self.model.total
         self.count_label.setText(
@@ -325,6 +348,8 @@ class CaseWorkspace(Translatable, QWidget):
             self.table.resizeColumnsToContents()
             for column in range(self.model.columnCount()):
                 width = min(self.table.columnWidth(column), 240)
+                if column == 0:  # room for the "edited at two desks" flag on any row
+                    width += self.table.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize) + 8
                 self.table.setColumnWidth(column, width)
             self._fitted = True
 
@@ -367,6 +392,7 @@ class CaseWorkspace(Translatable, QWidget):
             assignee=self.assignee_filter.currentData() or "",
             created_from=dates[0],
             created_to=dates[1],
+            edited_at_two_desks=self.conflict_filter.isChecked(),
             # One character matches nearly everything and scans every case: wait for two.
             text=self.search.text() if len(self.search.text().strip()) >= MIN_SEARCH else "",
         )
@@ -378,6 +404,15 @@ class CaseWorkspace(Translatable, QWidget):
             self.model.set_filter(filters)
 
     def clear_filters(self) -> None:
+        self._reset_filters(edited_at_two_desks=False)
+        self.apply_filters()
+
+    def show_edited_at_two_desks(self) -> None:
+        """The list with only the cases edited at two desks (every other filter cleared)."""
+        self._reset_filters(edited_at_two_desks=True)
+        self.apply_filters()
+
+    def _reset_filters(self, edited_at_two_desks: bool) -> None:
         for combo in (
             self.status_filter,
             self.category_filter,
@@ -388,8 +423,11 @@ class CaseWorkspace(Translatable, QWidget):
         self.destination_filter.select("")
         for line in (self.from_filter, self.to_filter):
             line.clear()
-        self.search.clear()
-        self.apply_filters()
+        self.conflict_filter.blockSignals(True)
+        self.conflict_filter.setChecked(edited_at_two_desks)
+        self.conflict_filter.blockSignals(False)
+        self._show_conflict_filter()
+        self.search.clear()  # starts the search timer; applying the filters stops it
 
     # -- pages -------------------------------------------------------------------------
     def open_case(self, case_id: str) -> None:
@@ -504,6 +542,7 @@ class CaseWorkspace(Translatable, QWidget):
         if row >= 0:
             self.table.selectRow(row)
         self._remind()
+        self._show_conflict_filter()
 
     def _state_changed(self, state: str) -> None:
         unlocked = state == UNLOCKED
@@ -512,6 +551,7 @@ class CaseWorkspace(Translatable, QWidget):
             self._fill_assignees()
             self._show_user()
             self._remind()
+            self._show_conflict_filter()
             self.apply_filters()
             self._resume_draft()
             self.start_daily_backup()
