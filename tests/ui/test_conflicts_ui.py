@@ -316,14 +316,22 @@ def test_the_sync_screen_signal_shows_the_filtered_list(qtbot, ctx, case_session
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.show()
+    window.show_screen("home")
+    # The Sync screen's button: the Cases screen (made now, on first use), then the signal.
+    window.show_screen("cases")
+    ctx.events.show_conflicted_cases.emit()
     screen = window.page("cases")
     assert isinstance(screen, CasesScreen)
-    window.show_screen("home")
-    ctx.events.show_conflicted_cases.emit()
-    assert window.current_key() == "cases"
     workspace = screen.workspace
     assert workspace.conflict_filter.isChecked()
     assert workspace.model.total == 1 and workspace.model.case_id(0) == conflicted
+    # Asked again from another screen, with other filters set: only that filter is on.
+    workspace.clear_filters()
+    workspace.status_filter.setCurrentIndex(2)
+    window.show_screen("home")
+    ctx.events.show_conflicted_cases.emit()
+    assert window.current_key() == "cases" and workspace.status_filter.currentIndex() == 0
+    assert workspace.model.total == 1
 
 
 def test_right_to_left_in_arabic(qtbot, workspace, case_session, desk_b, ctx, english) -> None:  # type: ignore[no-untyped-def]
