@@ -46,7 +46,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--case-view",
-        choices=("case", "intake", "new", "locked", "agencies", "audit"),
+        choices=("case", "intake", "new", "locked", "agencies", "audit", "conflict"),
         default="case",
         help="cases: what to show on the right",
     )
@@ -260,6 +260,10 @@ def _demo_cases(window: object, args: argparse.Namespace) -> None:
     workspace.apply_filters()
     if args.case_view == "case":
         workspace.open_case(case_id)
+    elif args.case_view == "conflict":
+        _demo_conflict(session, case_id)
+        workspace.apply_filters()
+        workspace.open_case(case_id)
     elif args.case_view == "intake":
         workspace.open_case(case_id)
         workspace.edit_case(case_id)
@@ -271,6 +275,40 @@ def _demo_cases(window: object, args: argparse.Namespace) -> None:
         workspace.show_audit()
     elif args.case_view == "locked":
         session.lock()
+
+
+def _demo_conflict(session: object, case_id: str) -> None:
+    """The case edited at a second, invented desk while this one changed it too; then the
+    two sync (changes_since + apply_changes, as a sync does): "edited at two desks"."""
+    import time
+
+    import nacl.pwhash
+
+    from mrc_desktop.cases.repository import CaseRepository
+    from mrc_desktop.cases.schema import open_case_store
+    from mrc_desktop.cases.users import create_user
+    from mrc_desktop.storage.encrypted import KeyParams
+    from mrc_desktop.sync.capture import changes_since, cursors, replica_id
+    from mrc_desktop.sync.merge import apply_changes
+    from mrc_desktop.ui.cases.session import CaseSession
+
+    assert isinstance(session, CaseSession) and session.db is not None
+    cost = {"ops": nacl.pwhash.argon2id.OPSLIMIT_MIN, "mem": nacl.pwhash.argon2id.MEMLIMIT_MIN}
+    params = KeyParams.new(cost["ops"], cost["mem"])
+    path = session.paths.cases_db.with_name("other-desk.db")
+    other = open_case_store(path, "another demo passphrase", create=True, params=params)
+    user = create_user(other, replica_id(other), "dara", "Dara Keo", "counsellor",
+                       "demo-password", **cost)  # fmt: skip
+    there = CaseRepository(other, user, replica_id(other))
+    here = session.db
+    apply_changes(other, changes_since(here, cursors(other)))
+    session.repo.update_case(case_id, {"status": "awaiting_response", "phone": "+855 12 555 014"})
+    time.sleep(0.01)
+    there.update_case(case_id, {"status": "in_progress", "phone": "+855 97 555 0140"})
+    apply_changes(other, changes_since(here, cursors(other)))
+    apply_changes(here, changes_since(other, cursors(here)))
+    other.close()
+    session.cases_changed.emit(case_id)
 
 
 def _drive_countries(screen: object, args: argparse.Namespace) -> None:
