@@ -178,10 +178,10 @@ def _print_report(report: SyncReport, conflicts: int) -> None:
             f"{_count(report.held_cases, 'case')} without consent to sync: kept on this desk"
             " until consent to sync is recorded"
         )
-    if report.deferred:
+    if report.deferred:  # files travel in parts: only a value written outside the app
         print(
-            f"warning: {_count(report.deferred, 'change')} too large to sync (attachments over"
-            " about 250 KB) stay on this desk for now",
+            f"warning: {_count(report.deferred, 'change')} too large for a sync batch"
+            " stay on this desk",
             file=sys.stderr,
         )
     if report.revoked_skipped:

@@ -15,6 +15,16 @@ Checks, in order, before anything is stored:
 
 Problems raise ``AttachmentError``: ``reason`` is short English for logs and the CLI,
 ``message`` an N_-marked text that the UI translates with ``text()``.
+
+Storage. A file's bytes are kept in ``attachment_parts`` (at most
+``ATTACHMENT_PART_BYTES`` each; ``attachments.content`` is empty), because a sync batch
+holds at most 256 KiB and a change is never split: each part is one change that always
+fits, so every file reaches the other desks. Files stored before parts existed keep their
+bytes in ``attachments.content`` (those values may already be at other desks, and an
+append-only row cannot change there); both read back the same way. At a desk that
+receives a file, its parts may arrive after its row and over several syncs: until every
+byte is here the file is "still arriving" (``AttachmentInfo.complete`` is False) and
+cannot be opened. Every read checks the whole file against its SHA-256.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import filetype
 import sqlite_utils
 
 from mrc_desktop.cases.repository import CaseRepository
+from mrc_desktop.cases.schema import insert_attachment_parts
 from mrc_desktop.cases.validation import BIDI_CONTROLS
 from mrc_desktop.i18n import N_, _
 
@@ -114,10 +125,17 @@ class AttachmentInfo:
     created_at: str
     author: str  # user id
     author_name: str  # display name, or the id if the user is unknown on this desk
+    received: int  # bytes held on this desk: ``size`` once the file has fully arrived
+    parts_received: int  # parts held (0 for a file stored before parts existed)
 
     @property
     def is_image(self) -> bool:
         return self.media_type.startswith("image/")
+
+    @property
+    def complete(self) -> bool:
+        """False while a file synced from another desk is still arriving (not openable)."""
+        return self.received >= self.size
 
 
 # -- checks (Qt-free, no database; safe on a worker thread) ------------------------------
@@ -275,11 +293,18 @@ def add_attachment(repo: CaseRepository, case_id: str, path: Path) -> str:
 
 
 def list_attachments(db: sqlite_utils.Database, case_id: str) -> list[AttachmentInfo]:
-    """A case's attachments, oldest first, without their content."""
+    """A case's attachments, oldest first, without their content.
+
+    ``length()`` of a blob is read from the row's header: no file content is read here.
+    """
     rows = db.execute(
         "select a.id, a.case_id, a.name, a.media_type, a.size, a.sha256, a.created_at,"
-        " a.author, coalesce(u.display_name, a.author) from attachments a"
-        " left join users u on u.id = a.author where a.case_id = ?"
+        " a.author, coalesce(u.display_name, a.author),"
+        " case when length(a.content) > 0 then length(a.content) else"
+        "  (select coalesce(sum(length(p.content)), 0) from attachment_parts p"
+        "   where p.attachment_id = a.id) end,"
+        " (select count(*) from attachment_parts p where p.attachment_id = a.id)"
+        " from attachments a left join users u on u.id = a.author where a.case_id = ?"
         " order by a.created_at, a.id",
         [case_id],
     ).fetchall()
@@ -287,15 +312,22 @@ def list_attachments(db: sqlite_utils.Database, case_id: str) -> list[Attachment
 
 
 def read_attachment(repo: CaseRepository, attachment_id: str) -> bytes:
-    """The stored file, checked against its SHA-256; the view is recorded in the audit log."""
+    """The stored file, checked against its SHA-256; the view is recorded in the audit log.
+
+    Raises ``KeyError`` (no such file, or its case is deleted) or ``AttachmentError``: the
+    file is still arriving from another desk, or its bytes do not match its SHA-256.
+    Nothing of a file is returned unless all of it checks.
+    """
     row = repo.db.execute(
-        "select a.case_id, a.content, a.sha256, a.name from attachments a"
+        "select a.case_id, a.content, a.sha256, a.name, a.size from attachments a"
         " join cases c on c.id = a.case_id where a.id = ? and c.deleted = 0",
         [attachment_id],
     ).fetchone()
     if row is None:
         raise KeyError(attachment_id)
-    case_id, content, sha256, name = row
+    case_id, content, sha256, name, size = row
+    if not content:
+        content = _joined_parts(repo.db, attachment_id, name, size)
     if hashlib.sha256(content).hexdigest() != sha256:
         raise AttachmentError(
             f"attachment {attachment_id}: content does not match its SHA-256",
@@ -304,3 +336,50 @@ def read_attachment(repo: CaseRepository, attachment_id: str) -> bytes:
         )
     repo.record("view_attachment", case_id, "attachment", None, attachment_id)
     return bytes(content)
+
+
+def _joined_parts(db: sqlite_utils.Database, attachment_id: str, name: str, size: int) -> bytes:
+    """The file's bytes from its parts, or ``AttachmentError`` while some are missing."""
+    parts = db.execute(
+        "select idx, content from attachment_parts where attachment_id = ? order by idx",
+        [attachment_id],
+    ).fetchall()
+    held = sum(len(part) for _idx, part in parts)
+    in_order = all(idx == n for n, (idx, _part) in enumerate(parts))
+    if held < size or not in_order:
+        # No text of its own yet (12 translations): the UI disables "View" for a file
+        # that is still arriving, so this reaches people only by a race with a sync.
+        raise AttachmentError(
+            f"attachment {attachment_id}: still arriving from another desk"
+            f" ({held} of {size} bytes, {len(parts)} parts here)",
+            N_("The file {name} could not be read."),
+            {"name": name},
+        )
+    return b"".join(part for _idx, part in parts)
+
+
+def move_into_parts(db: sqlite_utils.Database, attachment_id: str) -> int:
+    """Move a file stored before parts existed from ``attachments.content`` into parts.
+
+    Only for a file whose ``content`` change never left this desk (the outbox calls it for
+    one too large for any batch): its oplog version is rewritten to the empty blob under
+    the same timestamp, which is safe only because no other replica holds that version.
+    The parts are captured as new changes. Runs inside the caller's transaction; returns
+    the number of parts written (0 if the file is in parts already).
+    """
+    row = db.execute(
+        "select case_id, content, created_at, origin_desk from attachments where id = ?",
+        [attachment_id],
+    ).fetchone()
+    if row is None:
+        raise KeyError(attachment_id)
+    case_id, content, created_at, origin_desk = row
+    if not content:
+        return 0
+    count = insert_attachment_parts(db, attachment_id, case_id, content, created_at, origin_desk)
+    db.execute("update attachments set content = x'' where id = ?", [attachment_id])
+    db.execute(
+        "update oplog set value = x'' where tbl = 'attachments' and row_id = ? and col = 'content'",
+        [attachment_id],
+    )
+    return count

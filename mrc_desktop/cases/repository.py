@@ -17,7 +17,12 @@ from typing import Any
 
 import sqlite_utils
 
-from mrc_desktop.cases.schema import CASE_FIELDS, JSON_FIELDS, search_bigrams
+from mrc_desktop.cases.schema import (
+    CASE_FIELDS,
+    JSON_FIELDS,
+    insert_attachment_parts,
+    search_bigrams,
+)
 from mrc_desktop.cases.users import User
 from mrc_desktop.cases.validation import clean_text, validate_case
 from mrc_desktop.cases.vocab import ENTRY_KINDS, STATUSES
@@ -240,7 +245,8 @@ class CaseRepository:
         self, case_id: str, name: str, media_type: str, content: bytes, sha256: str
     ) -> str:
         """Store a file checked by ``cases.attachments`` with its ``document`` entry and
-        audit row in one transaction; returns the attachment id."""
+        audit row in one transaction; returns the attachment id. The bytes go into
+        ``attachment_parts`` (``content`` stays empty) so they can sync in batches."""
         self._row(case_id)
         attachment_id, stamp = uuid7(), now()
         payload: dict[str, Any] = {
@@ -260,12 +266,13 @@ class CaseRepository:
                     media_type,
                     len(content),
                     sha256,
-                    content,
+                    b"",
                     stamp,
                     self.desk_id,
                     self.user.id,
                 ],
             )
+            insert_attachment_parts(self.db, attachment_id, case_id, content, stamp, self.desk_id)
             self.db.execute(
                 "insert into case_entries (id, case_id, kind, created_at, origin_desk, author,"
                 " payload) values (?, ?, 'document', ?, ?, ?, ?)",

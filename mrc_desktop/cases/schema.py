@@ -20,6 +20,7 @@ from sqlite_utils import Migrations
 
 from mrc_desktop.storage.change_capture import SyncedTable, install
 from mrc_desktop.storage.encrypted import KeyParams, open_encrypted
+from mrc_desktop.storage.ids import uuid7
 from mrc_desktop.storage.migrate import apply_migrations
 
 migrations = Migrations("mrc_desktop.cases")
@@ -237,7 +238,8 @@ def _m0003(db: sqlite_utils.Database) -> None:
 
 # What syncs between desks (issue 6), parents first. Users stay on their desk (password
 # hashes never travel); drafts are one user's unsaved forms and never leave the desk.
-SYNCED_TABLES = (
+# Migration 0004 captured these; 0006 adds attachment_parts (SYNCED_TABLES, below).
+SYNCED_TABLES_0004 = (
     SyncedTable("agencies", quiet=("updated_at",)),
     SyncedTable("cases", quiet=("updated_at",)),
     SyncedTable("case_entries", append_only=True),
@@ -251,7 +253,7 @@ def _m0004(db: sqlite_utils.Database) -> None:
     # Triggers write every change of a synced column to the oplog with a hybrid logical
     # clock timestamp (storage/change_capture.py); values stored before this migration
     # are written as changes too, so existing cases reach the other desks.
-    install(db, SYNCED_TABLES)
+    install(db, SYNCED_TABLES_0004)
 
 
 def open_case_store(
@@ -296,7 +298,9 @@ SYNC_STATE_DDL = (
     """create table sync_peers (
         desk_id text primary key, certificate text, revoked integer not null default 0,
         updated_at text not null)""",
-    # Own changes too large for any batch (an attachment over ~250 KB): kept, not sent yet.
+    # Own changes too large for any batch, kept, not sent. Before 0006 these were files over
+    # ~250 KB (the outbox now moves them into parts and sends them); today only a value
+    # written outside the app's forms could land here.
     """create table sync_deferred (
         hlc text not null, tbl text not null, row_id text not null, col text not null,
         reason text not null, primary key (tbl, row_id, col, hlc))""",
@@ -307,3 +311,93 @@ SYNC_STATE_DDL = (
 def _m0005(db: sqlite_utils.Database) -> None:
     for sql in SYNC_STATE_DDL:
         db.execute(sql)
+
+
+# An attachment's bytes travel in parts no larger than this: one part, base64 in a batch's
+# JSON and deflated, stays under the 256 KiB batch limit even when it does not compress
+# (a 192 KiB random part with a consent change seals to ~195 KiB), with room to spare.
+ATTACHMENT_PART_BYTES = 192 * 1024
+
+SYNCED_TABLES = (
+    *SYNCED_TABLES_0004[:4],
+    SyncedTable("attachment_parts", append_only=True),
+    SYNCED_TABLES_0004[4],
+)
+
+# Attachments before 0006 hold their bytes in ``attachments.content``; those values are in
+# the oplog and may have been sent, so they stay (a version already sent cannot change:
+# an append-only row at another desk refuses it). From 0006 an attachment's bytes are in
+# ``attachment_parts`` and its ``content`` is the empty blob (files are never empty).
+# ``attachments_no_update`` now lets one update through: emptying ``content`` once its
+# parts hold every byte (the outbox does it for an old file too large for any batch,
+# which therefore never left the desk); anything else is still refused.
+ATTACHMENT_PARTS_DDL = (
+    """create table attachment_parts (
+        id text primary key, attachment_id text not null references attachments(id),
+        case_id text not null references cases(id),
+        idx integer not null check (idx >= 0),
+        content blob not null check (length(content) > 0),
+        created_at text not null, origin_desk text not null,
+        unique (attachment_id, idx))""",
+    """create trigger attachment_parts_no_update before update on attachment_parts
+        begin select raise(abort, 'attachment parts are append-only'); end""",
+    """create trigger attachment_parts_no_delete before delete on attachment_parts
+        begin select raise(abort, 'attachment parts are append-only'); end""",
+    # case_id repeats the attachment's so that the outbox's consent filter and the hub's
+    # consent check see a part as the case's (they know a case's rows by case_id).
+    """create trigger attachment_parts_same_case before insert on attachment_parts
+        when new.case_id is not (select case_id from attachments where id = new.attachment_id)
+        begin select raise(abort, 'an attachment part names another case than its file'); end""",
+    "drop trigger attachments_no_update",
+    """create trigger attachments_no_update before update on attachments
+        when not (length(old.content) > 0 and length(new.content) = 0
+            and typeof(new.content) = 'blob'
+            and new.id is old.id and new.case_id is old.case_id and new.name is old.name
+            and new.media_type is old.media_type and new.size is old.size
+            and new.sha256 is old.sha256 and new.created_at is old.created_at
+            and new.origin_desk is old.origin_desk and new.author is old.author
+            and (select coalesce(sum(length(p.content)), 0) from attachment_parts p
+                 where p.attachment_id = old.id) = old.size)
+        begin select raise(abort, 'attachments are append-only'); end""",
+)
+
+
+@migrations(name="0006_attachment_parts")
+def _m0006(db: sqlite_utils.Database) -> None:
+    for sql in ATTACHMENT_PARTS_DDL:
+        db.execute(sql)
+    install(db, SYNCED_TABLES)
+
+
+def insert_attachment_parts(
+    db: sqlite_utils.Database,
+    attachment_id: str,
+    case_id: str,
+    content: bytes,
+    created_at: str,
+    origin_desk: str,
+) -> int:
+    """Write ``content`` as the attachment's parts (inside the caller's transaction).
+
+    Each part is a captured insert of its own, so it reaches the other desks as one small
+    change. Returns the number of parts.
+    """
+    view = memoryview(content)
+    rows = [
+        (
+            uuid7(),
+            attachment_id,
+            case_id,
+            idx,
+            view[start : start + ATTACHMENT_PART_BYTES],
+            created_at,
+            origin_desk,
+        )
+        for idx, start in enumerate(range(0, len(content), ATTACHMENT_PART_BYTES))
+    ]
+    db.conn.executemany(
+        "insert into attachment_parts (id, attachment_id, case_id, idx, content, created_at,"
+        " origin_desk) values (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)

@@ -54,7 +54,7 @@ from mrc_desktop.hub.auth import (
     signature_valid,
     unb64,
 )
-from mrc_desktop.hub.relay import BatchRefused, HubRelay
+from mrc_desktop.hub.relay import HubRelay
 from mrc_desktop.hub.storage import (
     BATCH_MAX_BYTES,
     SEQ_MAX,
@@ -368,27 +368,13 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
     ) -> JSONResponse:
         if origin != caller.desk.id:
             raise _refuse(403, "a desk may only upload its own batches")
-        if not caller.body:
-            raise HTTPException(status_code=400, detail="the batch is empty")
-        try:
-            incoming = await run_in_threadpool(
-                relay.open_upload, caller.desk, origin, seq, caller.body, int(clock() * 1000)
-            )
-        except BatchRefused as exc:
-            raise HTTPException(status_code=exc.status, detail=exc.reason) from None
-        result = await run_in_threadpool(storage.put_batch, caller.centre_id, incoming, utc_now())
-        if result.outcome is PutOutcome.CONFLICT:
-            return JSONResponse(
-                {
-                    "detail": f"batch {seq} of desk {origin} is stored with other content"
-                    f" (sha256 {result.sha256}); the hub admin has been alerted"
-                },
-                status_code=409,
-            )
-        if result.outcome in (PutOutcome.GAP, PutOutcome.FORK):
-            return JSONResponse({"detail": result.reason}, status_code=409)
-        if result.outcome is PutOutcome.NO_CONSENT:
-            return JSONResponse({"detail": result.reason}, status_code=422)
+        # The same function takes the batches of a USB bundle (hub/bundles.py).
+        received = await run_in_threadpool(
+            relay.receive, storage, caller.desk, origin, seq, caller.body, int(clock() * 1000)
+        )
+        if not received.accepted or received.result is None:
+            raise HTTPException(status_code=received.status, detail=received.detail)
+        result = received.result
         answer = PutResponse(
             origin=origin,
             seq=seq,
@@ -437,17 +423,9 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
 
     @app.get("/v1/peers", response_model=PeersResponse, responses=AUTH_ERRORS)
     async def peers(caller: Annotated[Caller, Depends(authenticated)]) -> PeersResponse:
-        desks = await run_in_threadpool(storage.centre_desks, caller.centre_id)
-        return PeersResponse(
-            hub_key=hub_key_text,
-            centre_id=caller.centre_id,
-            desks=[
-                PeerDesk(desk_id=d.id, certificate=d.certificate)
-                for d in desks
-                if d.status is DeskStatus.APPROVED and d.certificate is not None
-            ],
-            revoked=[d.id for d in desks if d.status is DeskStatus.REVOKED],
-        )
+        # The same list travels in return bundles (hub/bundles.py).
+        listed = await run_in_threadpool(relay.centre_peers, storage, caller.centre_id)
+        return PeersResponse.model_validate(listed)
 
     return app
 

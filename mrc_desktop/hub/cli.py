@@ -7,6 +7,8 @@
     mrc-hub desk approve CODE [--centre ID|NAME]
     mrc-hub desk revoke ID
     mrc-hub alerts                       exit 1 when there are any
+    mrc-hub bundle import IN [--reply OUT]   a desk's USB bundle; --reply writes its answer
+    mrc-hub bundle export --desk ID OUT      a return bundle for a desk (OUT: file or folder)
 
 ``--db`` takes a SQLite path (default: ``hub.db`` in the data folder, or
 ``MRC_HUB_DB``) or a ``postgresql://`` URL. Exit codes: 0 ok, 1 refused or problems
@@ -19,7 +21,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nacl.signing import SigningKey
 
@@ -35,6 +39,9 @@ from mrc_desktop.hub.storage import (
     utc_now,
 )
 from mrc_desktop.storage.paths import app_paths
+
+if TYPE_CHECKING:
+    from mrc_desktop.sync.batches import ChainLink
 
 ENV_DB = "MRC_HUB_DB"
 DEFAULT_PORT = 8443
@@ -91,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("desk_id")
 
     commands.add_parser("alerts", parents=[db], help="batch conflicts seen by the hub")
+
+    bundle = commands.add_parser("bundle", help="USB bundles from and for desks").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    take = bundle.add_parser("import", parents=[db], help="store the batches of a desk's bundle")
+    take.add_argument("bundle", type=Path, metavar="IN", help="the desk's .mrcbundle file")
+    take.add_argument(
+        "--reply",
+        type=Path,
+        metavar="OUT",
+        help="also write the desk's return bundle here (a file, or a folder such as the stick)",
+    )
+    answer = bundle.add_parser("export", parents=[db], help="write a return bundle for a desk")
+    answer.add_argument("--desk", required=True, metavar="DESK_ID", help="the desk's id")
+    answer.add_argument("out", type=Path, metavar="OUT", help="the bundle file, or a folder")
     return parser
 
 
@@ -113,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "approve":
                 return desk_approve(storage, args.code, args.centre)
             return desk_revoke(storage, args.desk_id)
+        if args.command == "bundle":
+            if args.action == "import":
+                return bundle_import(storage, args.bundle, args.reply)
+            return bundle_export(storage, args.desk.strip().lower(), args.out)
         return alerts(storage)
     except HubStorageError as exc:
         print(f"mrc-hub: {exc}", file=sys.stderr)
@@ -235,6 +261,67 @@ def alerts(storage: HubStorage) -> int:
     if not found:
         print("no alerts")
     return 1 if found else 0
+
+
+def bundle_import(storage: HubStorage, path: Path, reply: Path | None) -> int:
+    """Store a desk's bundle; with ``reply``, write its return bundle right away (the usual
+    visit: stick in, import, answer onto the stick). Exit 1 if anything was refused."""
+    from mrc_desktop.hub.bundles import BundleRefused, hub_relay, import_desk_bundle
+    from mrc_desktop.sync.bundle import BundleError, read_bundle_bytes
+
+    relay = hub_relay(storage)
+    try:
+        data = read_bundle_bytes(path)
+    except BundleError as exc:  # names the file
+        print(f"mrc-hub: {exc}; nothing stored", file=sys.stderr)
+        return 1
+    try:
+        receipt = import_desk_bundle(storage, relay, data)
+    except BundleRefused as exc:
+        print(f"mrc-hub: {path}: {exc}; nothing stored", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: from desk {receipt.desk_id}, made {receipt.created_at:%Y-%m-%d %H:%M} UTC:"
+        f" stored {_count(receipt.stored, 'batch', 'batches')}, {receipt.duplicates}"
+        f" already here, {1 if receipt.refused else 0} refused"
+    )
+    if receipt.refused:
+        print(
+            f"mrc-hub: refused {receipt.refused}; {receipt.not_tried} after it not tried",
+            file=sys.stderr,
+        )
+    written = 0
+    if reply is not None:
+        written = bundle_export(storage, receipt.desk_id, reply, receipt.has)
+    return 1 if receipt.refused or written else 0
+
+
+def bundle_export(
+    storage: HubStorage, desk_id: str, out: Path, has: Mapping[str, ChainLink] | None = None
+) -> int:
+    """Write a desk's return bundle: its acknowledgements, the centre's peers and the other
+    desks' batches it lacks (all of them when ``has`` is unknown)."""
+    from mrc_desktop.hub.bundles import BundleRefused, export_return_bundle, hub_relay
+
+    relay = hub_relay(storage)
+    try:
+        made = export_return_bundle(storage, relay, desk_id, out, has)
+    except BundleRefused as exc:
+        print(f"mrc-hub: {exc}; no return bundle written", file=sys.stderr)
+        return 1
+    acked = f"up to #{made.acknowledged.seq}" if made.acknowledged else "none yet"
+    print(
+        f"wrote {made.path} ({made.size:,} bytes) for desk {desk_id}:"
+        f" {_count(made.batches, 'batch', 'batches')} of"
+        f" {_count(made.origins, 'other desk')}; its own batches stored: {acked}"
+    )
+    if made.more:
+        print("more batches wait: they did not fit, write another return bundle after this one")
+    return 0
+
+
+def _count(n: int, singular: str, plural: str = "") -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def _find_centre(centres: list[Centre], ref: str | None) -> Centre | None:

@@ -19,15 +19,29 @@ Failures are :class:`BatchRefused` with the HTTP status and a one-line reason fo
 desk: 400 when the bytes are not a batch this desk sealed and signed for this hub
 (anything from a flipped bit to another desk's signature), 422 when the batch is well
 formed but its content is refused (a malformed change, a clock too far ahead).
+
+:meth:`HubRelay.receive` is the whole way in for a desk's batch — opened, checked and put
+into storage, with the answer a desk gets — shared by ``PUT /v1/batches`` and the batches of
+a USB bundle (:mod:`mrc_desktop.hub.bundles`), so the two cannot come to check differently.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from mrc_desktop.hub.auth import KeyFormatError, unb64
-from mrc_desktop.hub.storage import ConsentMark, Desk, IncomingBatch
+from mrc_desktop.hub.auth import KeyFormatError, b64, unb64
+from mrc_desktop.hub.storage import (
+    ConsentMark,
+    Desk,
+    DeskStatus,
+    HubStorage,
+    IncomingBatch,
+    PutOutcome,
+    PutResult,
+    utc_now,
+)
 from mrc_desktop.sync.batches import BatchError, open_batch, seal_batch
 from mrc_desktop.sync.changes import Change, ChangeFormatError, changes_from_json
 from mrc_desktop.sync.hlc import MAX_AHEAD_MS, Timestamp
@@ -47,6 +61,24 @@ class BatchRefused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Received:
+    """The hub's answer to one of a desk's batches, whichever way it came.
+
+    ``status`` is the HTTP answer: 201 stored, 200 stored before (a duplicate), 400 not a
+    batch of this desk for this slot, 409 another batch in the slot or a gap or fork, 422 a
+    change refused (format, clock, consent). ``detail`` says why it was refused.
+    """
+
+    status: int
+    detail: str = ""
+    result: PutResult | None = None  # the storage's answer; None if refused before it
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (200, 201)
 
 
 @dataclass(frozen=True)
@@ -90,6 +122,48 @@ class HubRelay:
             cases=cases,
             consent=consent,
         )
+
+    def receive(
+        self, storage: HubStorage, desk: Desk, origin: str, seq: int, sealed: bytes, now_ms: int
+    ) -> Received:
+        """Open and check a batch of ``desk`` (approved, the authenticated or bundle's sender)
+        for slot (origin, seq) and store it in the desk's centre: one transaction, as over
+        HTTP. The answer says whether it went in, and if not, why."""
+        if not sealed:
+            return Received(400, "the batch is empty")
+        if desk.centre_id is None:
+            return Received(403, "this desk is waiting for approval")
+        try:
+            incoming = self.open_upload(desk, origin, seq, sealed, now_ms)
+        except BatchRefused as exc:
+            return Received(exc.status, exc.reason)
+        result = storage.put_batch(desk.centre_id, incoming, utc_now())
+        if result.outcome is PutOutcome.CONFLICT:
+            detail = (
+                f"batch {seq} of desk {origin} is stored with other content"
+                f" (sha256 {result.sha256}); the hub admin has been alerted"
+            )
+            return Received(409, detail, result)
+        if result.outcome in (PutOutcome.GAP, PutOutcome.FORK):
+            return Received(409, result.reason, result)
+        if result.outcome is PutOutcome.NO_CONSENT:
+            return Received(422, result.reason, result)
+        return Received(201 if result.outcome is PutOutcome.STORED else 200, "", result)
+
+    def centre_peers(self, storage: HubStorage, centre_id: str) -> dict[str, Any]:
+        """``GET /v1/peers``'s answer, also carried by return bundles: the hub key, the
+        centre, its approved desks' certificates (as issued) and its revoked desks' ids."""
+        desks = storage.centre_desks(centre_id)
+        return {
+            "hub_key": b64(self.public.verify_key),
+            "centre_id": centre_id,
+            "desks": [
+                {"desk_id": d.id, "certificate": d.certificate}
+                for d in desks
+                if d.status is DeskStatus.APPROVED and d.certificate is not None
+            ],
+            "revoked": [d.id for d in desks if d.status is DeskStatus.REVOKED],
+        }
 
     def reseal_for(self, desk: Desk, signed: bytes) -> bytes:
         """A stored signed batch sealed by the hub for one reading desk."""

@@ -13,6 +13,8 @@ byte in a timestamp or comment, and a reader here must refuse any change at all
 
 Reading verifies the signature, the manifest, and every batch (seal, signature, chain) before
 returning anything; a bundle that fails anywhere is refused whole with a one-line reason.
+``open_bundle`` stops after the signature and manifest: the hub puts each batch of a desk's
+bundle through the same checks as an upload instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,9 @@ _MANIFEST_KEYS = {
     "sender",
     "sender_key",
 }
+_PEERS_KEY = "peers"  # optional: old bundles (and every desk's) have no peers
+_PEERS_KEYS = {"centre_id", "desks", "hub_key", "revoked"}
+_PEER_DESK_KEYS = {"certificate", "desk_id"}
 
 
 class BundleError(ValueError):
@@ -78,6 +83,12 @@ class Manifest:
     sender's own position in each origin's chain: from a desk, what it has received (the hub
     sends the rest back); from the hub, what it has durably stored (the desk's acknowledgement:
     outbox batches up to that seq can go).
+
+    `peers` (only from the hub, optional) is what ``GET /v1/peers`` answers — the hub key, the
+    centre, its approved desks' hub-signed certificates and its revoked desk ids — so a desk
+    that never reached the hub online can check the other desks' batches in the bundle. The
+    bundle's signature covers it, but the desk still verifies each certificate with its pinned
+    hub key, as it does online.
     """
 
     sender: str
@@ -87,19 +98,21 @@ class Manifest:
     created_at: dt.datetime
     carries: dict[str, tuple[int, int]]
     has: dict[str, ChainLink]
+    peers: dict[str, Any] | None = None
 
     def to_json(self) -> bytes:
-        return canonical_json(
-            {
-                "carries": {o: list(r) for o, r in self.carries.items()},
-                "created_at": self.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "has": {o: {"hash": c.hash.hex(), "seq": c.seq} for o, c in self.has.items()},
-                "recipient": self.recipient,
-                "recipient_key": self.recipient_key.hex,
-                "sender": self.sender,
-                "sender_key": self.sender_key.hex,
-            }
-        )
+        doc: dict[str, Any] = {
+            "carries": {o: list(r) for o, r in self.carries.items()},
+            "created_at": self.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "has": {o: {"hash": c.hash.hex(), "seq": c.seq} for o, c in self.has.items()},
+            "recipient": self.recipient,
+            "recipient_key": self.recipient_key.hex,
+            "sender": self.sender,
+            "sender_key": self.sender_key.hex,
+        }
+        if self.peers is not None:  # left out, not null: older readers know no such field
+            doc[_PEERS_KEY] = self.peers
+        return canonical_json(doc)
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,14 @@ class Bundle:
     manifest: Manifest
     batches: list[Batch]
     already_had: int  # batches skipped because the reader had them (they join its chain)
+
+
+@dataclass(frozen=True)
+class SignedBundle:
+    """A bundle whose signature and manifest are verified; its batches are not opened yet."""
+
+    manifest: Manifest
+    sealed: list[bytes]
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -123,8 +144,11 @@ def pack_bundle(
     batches: Sequence[bytes],
     has: Mapping[str, ChainLink],
     created_at: dt.datetime | None = None,
+    peers: Mapping[str, Any] | None = None,
 ) -> tuple[bytes, Manifest]:
-    """The bundle's bytes. Batches must be sealed by `identity` to `recipient_key`."""
+    """The bundle's bytes. Batches must be sealed by `identity` to `recipient_key`.
+
+    `peers` is the hub's ``GET /v1/peers`` answer for the recipient's centre (hub only)."""
     _check_name("sender", sender)
     _check_name("recipient", recipient)
     me = identity.public.verify_key
@@ -161,6 +185,7 @@ def pack_bundle(
         created_at=when.replace(microsecond=0).astimezone(dt.UTC),
         carries=carries,
         has=dict(has),
+        peers=None if peers is None else _peers(dict(peers)),
     )
     manifest_bytes = manifest.to_json()
     parts = [
@@ -187,6 +212,7 @@ def write_bundle(
     batches: Sequence[bytes],
     has: Mapping[str, ChainLink],
     created_at: dt.datetime | None = None,
+    peers: Mapping[str, Any] | None = None,
 ) -> Manifest:
     """Write a bundle atomically: a temp file in the same folder, fsynced, then renamed.
 
@@ -201,6 +227,7 @@ def write_bundle(
         batches=batches,
         has=has,
         created_at=created_at,
+        peers=peers,
     )
     atomic_write_bytes(path, data)
     fsync_dir(path.parent)
@@ -215,27 +242,76 @@ def _check_name(field: str, name: str) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def read_bundle(
-    path: Path, identity: Identity, peers: Peers, chain: Mapping[str, ChainLink]
-) -> Bundle:
-    """Read and verify a bundle file whole; BundleError names the file and the reason."""
+def read_bundle_bytes(path: Path) -> bytes:
+    """A bundle file's bytes (not verified); BundleError names the file when it cannot be read
+    or is larger than any bundle."""
     try:
         size = path.stat().st_size
         if size > MAX_BUNDLE_BYTES:
             raise BundleError(f"{path}: {size} bytes is larger than a bundle can be")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise BundleError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_bundle(
+    path: Path,
+    identity: Identity,
+    peers: Peers,
+    chain: Mapping[str, ChainLink],
+    *,
+    batch_peers: Callable[[Manifest], Peers] | None = None,
+) -> Bundle:
+    """Read and verify a bundle file whole; BundleError names the file and the reason."""
+    data = read_bundle_bytes(path)
     try:
-        return unpack_bundle(data, identity, peers, chain)
+        return unpack_bundle(data, identity, peers, chain, batch_peers=batch_peers)
     except BundleError as exc:
         raise type(exc)(f"{path}: {exc}") from None
 
 
 def unpack_bundle(
-    data: bytes, identity: Identity, peers: Peers, chain: Mapping[str, ChainLink]
+    data: bytes,
+    identity: Identity,
+    peers: Peers,
+    chain: Mapping[str, ChainLink],
+    *,
+    batch_peers: Callable[[Manifest], Peers] | None = None,
 ) -> Bundle:
-    """Verify a bundle's bytes: signature, manifest, every batch and its chain; all or nothing."""
+    """Verify a bundle's bytes: signature, manifest, every batch and its chain; all or nothing.
+
+    `peers` must know the sender. The batches are checked with `peers` too, or with what
+    `batch_peers(manifest)` returns once the manifest is verified (a desk adding the peers a
+    hub's bundle carries); it may raise BundleError to refuse the bundle.
+    """
+    signed = open_bundle(data, identity, peers)
+    trusted = peers if batch_peers is None else batch_peers(signed.manifest)
+    return _verify_batches(identity, trusted, chain, signed.manifest, signed.sealed)
+
+
+def claimed_sender(data: bytes) -> str:
+    """The sender a bundle's manifest names, NOT verified: only to look up whose key checks it.
+
+    BundleError if the bytes do not even hold a readable manifest."""
+    if len(data) < _HEAD.size + _U32.size + _SIG_BYTES or data[:8] != BUNDLE_MAGIC:
+        raise BundleError("not an MRC Desk bundle")
+    manifest_len = _HEAD.unpack_from(data)[4]
+    raw = data[_HEAD.size : _HEAD.size + manifest_len]
+    try:
+        sender = json.loads(raw.decode("utf-8")).get("sender")
+    except (UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        sender = None
+    if not isinstance(sender, str) or not 0 < len(sender) <= MAX_NAME_CHARS:
+        raise BundleError("not an MRC Desk bundle (its manifest names no sender)")
+    return sender
+
+
+def open_bundle(data: bytes, identity: Identity, peers: Peers) -> SignedBundle:
+    """Verify a bundle's frame, recipient, sender, signature and manifest; batches unopened.
+
+    `peers` must know the sender's key. Nothing in the result can have been altered since
+    the sender signed it, but its batches still need opening and checking.
+    """
     data = bytes(data)
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"oversize: a bundle is at most {MAX_BUNDLE_BYTES} bytes")
@@ -258,7 +334,7 @@ def unpack_bundle(
         raise BundleError("bad signature: the bundle was altered or truncated") from None
     manifest_bytes, sealed_batches = _split_body(body, manifest_len)
     manifest = _parse_manifest(manifest_bytes, sender, sender_key, recipient_key)
-    return _verify_batches(identity, peers, chain, manifest, sealed_batches)
+    return SignedBundle(manifest, sealed_batches)
 
 
 def _split_body(body: bytes, manifest_len: int) -> tuple[bytes, list[bytes]]:
@@ -290,7 +366,7 @@ def _parse_manifest(raw: bytes, sender: str, sender_key: bytes, recipient_key: b
         canonical = isinstance(doc, dict) and canonical_json(doc) == raw
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BundleError(f"manifest is not JSON: {exc}") from None
-    if not canonical or set(doc) != _MANIFEST_KEYS:
+    if not canonical or set(doc) - {_PEERS_KEY} != _MANIFEST_KEYS:
         raise BundleError("manifest is not a canonical object with the expected fields")
     try:
         manifest = Manifest(
@@ -301,6 +377,7 @@ def _parse_manifest(raw: bytes, sender: str, sender_key: bytes, recipient_key: b
             created_at=_timestamp(_text(doc, "created_at")),
             carries=_carries(doc["carries"]),
             has=_has(doc["has"]),
+            peers=_peers(doc[_PEERS_KEY]) if _PEERS_KEY in doc else None,
         )
     except InvalidKeyError as exc:
         raise BundleError(f"manifest: {exc}") from None
@@ -362,6 +439,28 @@ def _has(value: Any) -> dict[str, ChainLink]:
             raise BundleError(f"manifest: has[{origin!r}].hash must be 64 hex digits")
         out[origin] = ChainLink(_seq(link["seq"], f"has[{origin!r}].seq"), digest)
     return out
+
+
+def _peers(value: Any) -> dict[str, Any]:
+    """The shape of ``GET /v1/peers``'s answer; what it says is checked by the desk."""
+    if not isinstance(value, dict) or set(value) != _PEERS_KEYS:
+        raise BundleError(
+            f"manifest: peers must be an object with {', '.join(sorted(_PEERS_KEYS))}"
+        )
+    for key in ("centre_id", "hub_key"):
+        if not isinstance(value[key], str) or not 0 < len(value[key]) <= MAX_NAME_CHARS:
+            raise BundleError(f"manifest: peers.{key} must be a short text")
+    desks, revoked = value["desks"], value["revoked"]
+    if not isinstance(desks, list) or not all(
+        isinstance(d, dict)
+        and set(d) == _PEER_DESK_KEYS
+        and all(isinstance(d[k], str) for k in _PEER_DESK_KEYS)
+        for d in desks
+    ):
+        raise BundleError("manifest: peers.desks must be a list of {desk_id, certificate}")
+    if not isinstance(revoked, list) or not all(isinstance(r, str) for r in revoked):
+        raise BundleError("manifest: peers.revoked must be a list of desk ids")
+    return value
 
 
 def _verify_batches(

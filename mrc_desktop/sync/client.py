@@ -62,9 +62,11 @@ from mrc_desktop.sync.state import (
     PENDING,
     REVOKED,
     PeerList,
+    PeerListError,
     SyncState,
     ensure_identity,
     load_state,
+    peer_list_from,
     record_outcome,
     require_identity,
     store_peers,
@@ -663,16 +665,11 @@ def refresh_peers(db: sqlite_utils.Database, client: HubClient) -> PeerList:
     """The centre's desks from ``GET /v1/peers``, checked with the pinned hub key, stored."""
     state = load_state(db)
     answer = client.peers()
-    if answer.get("hub_key") not in (None, state.hub_key):
-        raise HubError("the hub lists its peers under another key than the one pinned")
-    if answer.get("centre_id") not in (None, state.centre_id):
-        raise HubError("the hub lists the desks of another centre")
-    desks = answer.get("desks")
-    revoked = answer.get("revoked")
-    if not isinstance(desks, list) or not isinstance(revoked, list):
-        raise HubError("the hub's list of desks is malformed")
-    certificates = [str(d.get("certificate")) for d in desks if isinstance(d, dict)]
-    return store_peers(db, certificates, [str(r) for r in revoked])
+    try:
+        certificates, revoked = peer_list_from(state, answer)
+    except PeerListError as exc:
+        raise HubError(str(exc)) from None
+    return store_peers(db, certificates, revoked)
 
 
 def _pull(

@@ -10,6 +10,11 @@ exactly as it was, so the batch is simply offered again by the next sync.
 A batch this desk already applied (it came by USB before the feed offered it, or the
 other way round) is skipped and only the cursor moves; one with the same number but other
 content than the one applied is a fork and refused.
+
+A hub's return bundle may carry the centre's peers (what ``GET /v1/peers`` answers), for a
+desk that syncs only by USB: they are checked with the pinned hub key as online, the bundle's
+batches are checked with them, and they are stored in the transaction that applies the
+batches — so a bundle refused for any reason leaves the stored peers as they were too.
 """
 
 from __future__ import annotations
@@ -21,12 +26,23 @@ import sqlite_utils
 
 from mrc_desktop.storage.database import write_transaction
 from mrc_desktop.sync.batches import Batch, BatchError, check_chain, open_batch
-from mrc_desktop.sync.bundle import Bundle, read_bundle
+from mrc_desktop.sync.bundle import Bundle, BundleError, Manifest, read_bundle
 from mrc_desktop.sync.changes import ChangeFormatError, changes_from_json
+from mrc_desktop.sync.hub_protocol import CertificateError
 from mrc_desktop.sync.keys import Identity, Peers
 from mrc_desktop.sync.merge import ApplyResult, apply_changes
 from mrc_desktop.sync.outbox import acknowledge
-from mrc_desktop.sync.state import load_chain, load_peers, load_state, store_link, update_state
+from mrc_desktop.sync.state import (
+    PeerListError,
+    load_chain,
+    load_peers,
+    load_state,
+    peer_list_from,
+    preview_peers,
+    store_link,
+    store_peers,
+    update_state,
+)
 
 
 class ReceiveError(ValueError):
@@ -111,23 +127,44 @@ class BundleImport:
     acknowledged: int  # own outbox batches the hub confirmed holding
     sender: str
     created_at: str
+    peers: int | None = None  # desks of the centre whose certificates the bundle carried
 
 
 def import_bundle(
     db: sqlite_utils.Database, identity: Identity, path: Path, peers: Peers | None = None
 ) -> BundleImport:
-    """Read a hub's return bundle whole, then apply it in one transaction: its batches, and
-    its acknowledgement of this desk's batches (``has``), which leave the outbox.
+    """Read a hub's return bundle whole, then apply it in one transaction: the peers it
+    carries, its batches, and its acknowledgement of this desk's batches (``has``), which
+    leave the outbox.
 
     ``BundleError`` (from ``read_bundle``) or ``ReceiveError`` leave everything as it was.
     """
     state = load_state(db)
     state.require_enrolled()
     peers = peers or load_peers(db).peers
-    bundle: Bundle = read_bundle(path, identity, peers, load_chain(db))
+    carried: list[tuple[list[str], list[str]]] = []
+
+    def with_carried_peers(manifest: Manifest) -> Peers:
+        """The stored peers plus those the bundle carries, each certificate checked with the
+        pinned hub key (a bad one is left out: its desk's batches then refuse the bundle)."""
+        if manifest.peers is None:
+            return peers
+        try:
+            certificates, revoked = peer_list_from(state, manifest.peers)
+            preview = preview_peers(db, certificates, revoked, keep_known=True)
+        except (PeerListError, CertificateError) as exc:
+            raise BundleError(f"peers: {exc}") from None
+        carried.append((certificates, revoked))
+        return preview.peers
+
+    bundle: Bundle = read_bundle(
+        path, identity, peers, load_chain(db), batch_peers=with_carried_peers
+    )
     received = Received(skipped=bundle.already_had)
     acknowledged = 0
     with write_transaction(db):
+        for certificates, revoked in carried:
+            store_peers(db, certificates, revoked, keep_known=True)
         for batch in bundle.batches:
             _apply(db, batch, received)
         own = state.desk_id
@@ -137,4 +174,5 @@ def import_bundle(
             except ValueError as exc:
                 raise ReceiveError(f"{path}: {exc}") from None
     created = bundle.manifest.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    return BundleImport(received, acknowledged, bundle.manifest.sender, created)
+    carried_desks = len(bundle.manifest.peers["desks"]) if bundle.manifest.peers else None
+    return BundleImport(received, acknowledged, bundle.manifest.sender, created, carried_desks)

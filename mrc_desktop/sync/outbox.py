@@ -16,10 +16,16 @@ moves on; once the case's consent allows sync, its whole history made here is se
 hub checks every case row of a batch against the newest consent it knows (from the batch or
 stored), so a batch touching a case also carries that case's current consent change the
 first time it is sent (``sent_hlc`` remembers which one was).
+
+Files travel in parts (``attachment_parts``), each one change that fits a batch. A file
+stored before parts existed has its bytes in one change; if that change fits no batch it
+never left this desk, so it is moved into parts here and sent (``_files_into_parts``),
+including those an earlier release kept back in ``sync_deferred``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -28,6 +34,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from mrc_desktop.cases.attachments import move_into_parts
+from mrc_desktop.cases.schema import ATTACHMENT_PART_BYTES
 from mrc_desktop.storage.change_capture import captured_tables
 from mrc_desktop.storage.database import write_transaction
 from mrc_desktop.sync.batches import (
@@ -51,11 +59,12 @@ BUNDLE_MARGIN = 1024 * 1024  # the manifest and framing of a bundle, generously
 LARGE_VALUE = 128 * 1024  # values shorter than this always fit in a batch
 CASES = "cases"
 CASE_COLUMN = "case_id"  # child tables name their case in this column
+FILES, FILE_CONTENT, FILE_PARTS = "attachments", "content", "attachment_parts"
 
 
 class OutboxError(RuntimeError):
     """A change that fits no batch even alone with its case's consent (cannot happen for
-    changes under ~250 KB, and larger ones are deferred)."""
+    changes under ~250 KB: files travel in parts, and anything else larger is deferred)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class FillResult:
     batches: int = 0
     changes: int = 0
     deferred: int = 0  # changes too large for a batch: kept here (sync_deferred)
+    files_moved: int = 0  # old files too large for a batch, moved into parts to be sent
     held_cases: set[str] = field(default_factory=set)  # newly held back for consent
     released_cases: set[str] = field(default_factory=set)  # consent now given: history sent
 
@@ -162,7 +172,7 @@ def _fill_round(
     cases = _Cases(db)
     sending: list[Change] = []
     held: set[str] = set()
-    for change in new:
+    for change in [*_retry_deferred_files(db), *new]:
         case_id = cases.owner(change)
         if case_id is None or cases.allowed(case_id):
             sending.append(change)
@@ -176,7 +186,8 @@ def _fill_round(
     ]
     for case_id in released:
         sending += cases.history(me, case_id, upto)
-    sending, deferred = _defer_large(db, sorted(set(sending), key=change_key))
+    sending, moved = _files_into_parts(db, sorted(set(sending), key=change_key))
+    sending, deferred = _defer_large(db, sending)
     _mark(db, held, released)
     batches = _cut(db, identity, desk_id, me, cases, sending)
     if new:
@@ -184,18 +195,56 @@ def _fill_round(
     result.batches += batches
     result.changes += len(sending)
     result.deferred += deferred
+    result.files_moved += moved
     result.held_cases |= held
     result.released_cases |= set(released)
-    return len(new) >= chunk
+    # Moved files' parts are new changes after the cursor: the next round sends them.
+    return len(new) >= chunk or moved > 0
+
+
+def _retry_deferred_files(db: sqlite_utils.Database) -> list[Change]:
+    """Old files' content changes an earlier release left in ``sync_deferred``.
+
+    They are behind the send cursor; taken out of ``sync_deferred`` and offered again like
+    new changes (consent applies), they are moved into parts and sent.
+    """
+    rows = db.execute(
+        "select o.hlc, o.origin, o.tbl, o.row_id, o.col, o.value, o.base from sync_deferred d"
+        " join oplog o on o.tbl = d.tbl and o.row_id = d.row_id and o.col = d.col"
+        " and o.hlc = d.hlc where d.tbl = ? and d.col = ?",
+        [FILES, FILE_CONTENT],
+    ).fetchall()
+    db.execute("delete from sync_deferred where tbl = ? and col = ?", [FILES, FILE_CONTENT])
+    return [Change(*row) for row in rows]
+
+
+def _files_into_parts(db: sqlite_utils.Database, changes: list[Change]) -> tuple[list[Change], int]:
+    """``changes`` with each file content too large for a batch moved into parts.
+
+    Only a file stored before parts existed has its bytes in one change. One that cannot
+    fit in any batch has never left this desk, so its content change may be rewritten:
+    ``move_into_parts`` stores the bytes as parts (new changes, sent by the next round) and
+    empties the content, in the oplog too. The rewritten change goes now, so the other
+    desks' copy of the row is whole and waits for its parts ("still arriving").
+    """
+    out: list[Change] = []
+    moved = 0
+    for change in changes:
+        if change.tbl == FILES and change.col == FILE_CONTENT and _too_large(change):
+            move_into_parts(db, change.row_id)
+            change = dataclasses.replace(change, value=b"")
+            moved += 1
+        out.append(change)
+    return out, moved
 
 
 def _defer_large(db: sqlite_utils.Database, changes: list[Change]) -> tuple[list[Change], int]:
     """``changes`` without those too large for any batch, which wait in ``sync_deferred``.
 
-    A batch is at most 256 KB and a change is never cut in two; an attachment's content is
-    one change (docs/sync.md, open questions). Rather than stop every later change behind
-    it, such a change stays on this desk, recorded, until it can be sent in parts; the
-    other desks keep that attachment waiting (its row is not whole there).
+    A safety net: a batch is at most 256 KB and a change is never cut in two. Files travel
+    in parts, and the forms bound every other value far below that, so nothing the app
+    writes lands here; a change written some other way that is too large stays on this
+    desk, recorded, rather than stop every later change behind it.
     """
     keep: list[Change] = []
     deferred = []
@@ -217,6 +266,8 @@ def _too_large(change: Change) -> str | None:
     """Why ``change`` can never fit in a batch, or None (only large values are measured)."""
     if not isinstance(change.value, str | bytes) or len(change.value) < LARGE_VALUE:
         return None
+    if change.tbl == FILE_PARTS and len(change.value) <= ATTACHMENT_PART_BYTES:
+        return None  # a part always fits (schema.ATTACHMENT_PART_BYTES)
     try:
         split_changes([change.to_json()])
     except BatchTooLarge as exc:

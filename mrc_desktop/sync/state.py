@@ -12,7 +12,8 @@ What a desk must remember between syncs, and why it is here and not in a plain f
   in the same transaction as the batches and changes they describe;
 * per origin desk, the **chain** of batches applied (``sync_chain``);
 * the **peers** the hub listed (``sync_peers``): certificates of the centre's desks and the
-  revoked ones, so a USB bundle can be checked without the network;
+  revoked ones, so a USB bundle can be checked without the network — from ``GET /v1/peers``
+  or from a hub's return bundle, checked the same way (``peer_list_from``, ``store_peers``);
 * the last success and the last error, for the sync screen and ``mrc sync``.
 
 None of these tables is captured: they never reach the oplog or another desk.
@@ -21,7 +22,7 @@ None of these tables is captured: they never reach the oplog or another desk.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,10 @@ _COLUMNS = (
 
 class NotEnrolledError(RuntimeError):
     """The desk cannot sync yet; the message says what to run."""
+
+
+class PeerListError(ValueError):
+    """The hub's list of peers is malformed, or names another hub key or centre than pinned."""
 
 
 @dataclass(frozen=True)
@@ -220,17 +225,44 @@ def check_certificate(state: SyncState, text: str) -> dict[str, Any]:
     return claims
 
 
-def store_peers(
-    db: sqlite_utils.Database, certificates: Iterable[str], revoked: Iterable[str]
-) -> PeerList:
-    """Check the hub's list of peers and keep the good certificates (replacing the old list).
+def peer_list_from(state: SyncState, answer: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The certificates and revoked desk ids of the hub's list of peers — ``GET /v1/peers``'s
+    answer, or the ``peers`` a hub's return bundle carries — once it names the pinned hub key
+    and this desk's centre. Each certificate is checked when stored (``store_peers``)."""
+    if answer.get("hub_key") not in (None, state.hub_key):
+        raise PeerListError("the hub lists its peers under another key than the one pinned")
+    if answer.get("centre_id") not in (None, state.centre_id):
+        raise PeerListError("the hub lists the desks of another centre")
+    desks = answer.get("desks")
+    revoked = answer.get("revoked")
+    if not isinstance(desks, list) or not isinstance(revoked, list):
+        raise PeerListError("the hub's list of desks is malformed")
+    certificates = [str(d.get("certificate")) for d in desks if isinstance(d, dict)]
+    return certificates, [str(r) for r in revoked]
 
-    A certificate that does not verify with the pinned hub key, or names another centre, is
-    left out and named in ``problems``; a revoked desk is left out whatever its certificate.
-    """
-    state = load_state(db)
+
+PeerRow = tuple[str, str | None, int]  # desk id, certificate (None once revoked), revoked
+
+
+def _peer_rows(
+    db: sqlite_utils.Database,
+    state: SyncState,
+    certificates: Iterable[str],
+    revoked: Iterable[str],
+    keep_known: bool,
+) -> tuple[list[PeerRow], list[str]]:
+    """The rows ``sync_peers`` would hold after taking this list, and the certificates left
+    out (with why). ``keep_known`` adds the list to the stored one instead of replacing it."""
     gone = set(revoked)
     keep: dict[str, str] = {}
+    if keep_known:
+        for desk_id, text, is_revoked in db.execute(
+            "select desk_id, certificate, revoked from sync_peers"
+        ).fetchall():
+            if is_revoked or text is None:
+                gone.add(desk_id)
+            else:
+                keep[desk_id] = text
     problems = []
     for index, text in enumerate(certificates):
         try:
@@ -239,30 +271,69 @@ def store_peers(
             problems.append(f"peer certificate {index + 1}: {exc}")
             continue
         keep[claims["desk_id"]] = text
+    rows: list[PeerRow] = [(desk, text, 0) for desk, text in keep.items() if desk not in gone]
+    return rows + [(desk, None, 1) for desk in sorted(gone)], problems
+
+
+def store_peers(
+    db: sqlite_utils.Database,
+    certificates: Iterable[str],
+    revoked: Iterable[str],
+    *,
+    keep_known: bool = False,
+) -> PeerList:
+    """Check the hub's list of peers and keep the good certificates (replacing the old list).
+
+    A certificate that does not verify with the pinned hub key, or names another centre, is
+    left out and named in ``problems``; a revoked desk is left out whatever its certificate.
+    With ``keep_known`` (a list from a USB bundle, which may be older than the one stored)
+    the list is added to the stored one: a desk is never approved again once revoked on the
+    hub, so revocations stay and no known desk is forgotten, whatever order lists arrive in.
+    """
+    state = load_state(db)
     now = now_text()
     with write_transaction(db):
+        rows, problems = _peer_rows(db, state, certificates, revoked, keep_known)
         db.execute("delete from sync_peers")
         db.conn.executemany(
             "insert into sync_peers (desk_id, certificate, revoked, updated_at)"
             " values (?, ?, ?, ?)",
-            [(desk, text, 0, now) for desk, text in keep.items() if desk not in gone]
-            + [(desk, None, 1, now) for desk in sorted(gone)],
+            [(*row, now) for row in rows],
         )
     built = load_peers(db)
     return PeerList(built.peers, built.revoked, (*problems, *built.problems))
 
 
+def preview_peers(
+    db: sqlite_utils.Database,
+    certificates: Iterable[str],
+    revoked: Iterable[str],
+    *,
+    keep_known: bool = False,
+) -> PeerList:
+    """The peers ``store_peers`` would give with this list, checked the same way; nothing is
+    stored (a bundle's batches are checked with them before anything of it is kept)."""
+    state = load_state(db)
+    rows, problems = _peer_rows(db, state, certificates, revoked, keep_known)
+    built = _build_peers(state, rows)
+    return PeerList(built.peers, built.revoked, (*problems, *built.problems))
+
+
 def load_peers(db: sqlite_utils.Database) -> PeerList:
     """Peers from the stored list: the centre's desks (revocations applied) and the hub."""
-    state = load_state(db)
+    rows = db.execute("select desk_id, certificate, revoked from sync_peers").fetchall()
+    return _build_peers(load_state(db), rows)
+
+
+def _build_peers(state: SyncState, stored: list[PeerRow]) -> PeerList:
     hub = state.hub_identity()
     desks: dict[str, PublicIdentity] = {}
     revoked = set()
     problems = []
-    rows: list[tuple[str, str | None, int]] = []
+    rows: list[PeerRow] = []
     if state.desk_id and state.certificate:  # this desk itself
         rows.append((state.desk_id, state.certificate, 0))
-    rows += db.execute("select desk_id, certificate, revoked from sync_peers").fetchall()
+    rows += stored
     for desk_id, text, is_revoked in rows:
         if is_revoked or text is None:
             revoked.add(desk_id)

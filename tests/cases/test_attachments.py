@@ -3,8 +3,10 @@ append-only, audited, and checked against their SHA-256 when read."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import struct
 import time
 import tracemalloc
@@ -13,12 +15,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Migrations
 
 from mrc_desktop.cases import attachments as att
+from mrc_desktop.cases import schema
 from mrc_desktop.cases.attachments import AttachmentError, add_attachment, prepare_file
 from mrc_desktop.cases.repository import CaseRepository
 from mrc_desktop.cases.schema import open_case_store
 from mrc_desktop.cases.users import create_user
+from mrc_desktop.storage.encrypted import open_encrypted
 from mrc_desktop.storage.sqlite_build import sqlite
 from tests.fast_keys import FAST, MIN_COST, PASS
 
@@ -325,3 +330,211 @@ def test_payload_is_json_with_the_name_as_typed(
         "select payload from case_entries where kind = 'document'"
     ).fetchone()[0]
     assert json.loads(payload)["name"] == "ใบเสร็จ.png"
+
+
+# -- parts ---------------------------------------------------------------------------------
+PART = 192 * 1024
+
+
+def big_pdf(size: int) -> bytes:
+    """A PDF header and random bytes: does not compress, like a scan or photo."""
+    return b"%PDF-1.7\n" + os.urandom(size - 9)
+
+
+def test_a_5_mb_file_is_stored_in_27_parts_and_reads_back_the_same(
+    repo: CaseRepository, case_id: str, tmp_path: Path
+) -> None:
+    content = big_pdf(5 * 1024 * 1024)
+    attachment_id = add_attachment(repo, case_id, write(tmp_path, "scan.pdf", content))
+    parts = repo.db.execute(
+        "select idx, length(content), case_id from attachment_parts where attachment_id = ?"
+        " order by idx",
+        [attachment_id],
+    ).fetchall()
+    assert [p[0] for p in parts] == list(range(27))
+    assert max(p[1] for p in parts) == PART and sum(p[1] for p in parts) == len(content)
+    assert {p[2] for p in parts} == {case_id}
+    stored = repo.db.execute("select content from attachments where id = ?", [attachment_id])
+    assert stored.fetchone()[0] == b""  # the bytes are only in the parts
+    [info] = att.list_attachments(repo.db, case_id)
+    assert (info.complete, info.received, info.parts_received) == (True, len(content), 27)
+    assert att.read_attachment(repo, attachment_id) == content
+
+
+def test_a_damaged_part_is_caught_and_no_bytes_are_returned(
+    repo: CaseRepository, case_id: str, tmp_path: Path
+) -> None:
+    content = big_pdf(600_000)
+    attachment_id = add_attachment(repo, case_id, write(tmp_path, "scan.pdf", content))
+    with repo.db.conn:  # damage below the application (the trigger forbids it in normal use)
+        repo.db.execute("drop trigger attachment_parts_no_update")
+        repo.db.execute(
+            "update attachment_parts set content = zeroblob(length(content))"
+            " where attachment_id = ? and idx = 1",
+            [attachment_id],
+        )
+    views = len([a for a in _audit(repo, case_id) if a["action"] == "view_attachment"])
+    with pytest.raises(AttachmentError) as caught:
+        att.read_attachment(repo, attachment_id)
+    assert caught.value.text() == (
+        "The stored copy of scan.pdf is damaged: it does not match its checksum."
+    )
+    assert len([a for a in _audit(repo, case_id) if a["action"] == "view_attachment"]) == views
+
+
+def test_a_file_missing_a_part_is_still_arriving_and_cannot_be_opened(
+    repo: CaseRepository, case_id: str, tmp_path: Path
+) -> None:
+    content = big_pdf(600_000)  # 4 parts
+    attachment_id = add_attachment(repo, case_id, write(tmp_path, "scan.pdf", content))
+    with repo.db.conn:  # as at a desk that has received the row and some of its parts
+        repo.db.execute("drop trigger attachment_parts_no_delete")
+        repo.db.execute(
+            "delete from attachment_parts where attachment_id = ? and idx = 2", [attachment_id]
+        )
+    [info] = att.list_attachments(repo.db, case_id)
+    assert not info.complete and info.parts_received == 3
+    assert info.received == len(content) - PART
+    with pytest.raises(AttachmentError, match="still arriving") as caught:
+        att.read_attachment(repo, attachment_id)
+    assert caught.value.text() == "The file scan.pdf could not be read."
+
+
+def test_parts_are_append_only_and_belong_to_their_files_case(
+    repo: CaseRepository, case_id: str, tmp_path: Path
+) -> None:
+    attachment_id = add_attachment(repo, case_id, write(tmp_path, "contract.pdf", PDF))
+    other_case = repo.create_case({"person_name": "Test Worker Kosal"})
+    for sql in (
+        "update attachment_parts set content = x'00' where attachment_id = ?",
+        "delete from attachment_parts where attachment_id = ?",
+    ):
+        with pytest.raises(sqlite.IntegrityError, match="append-only"):
+            repo.db.execute(sql, [attachment_id])
+    with pytest.raises(sqlite.IntegrityError, match="another case"):
+        repo.db.execute(
+            "insert into attachment_parts (id, attachment_id, case_id, idx, content, created_at,"
+            " origin_desk) values ('p', ?, ?, 1, x'00', '', '')",
+            [attachment_id, other_case],
+        )
+    # Emptying a file's content is allowed only once its parts hold every byte: a file in
+    # parts already has nothing to empty, so this is refused like any other change.
+    with pytest.raises(sqlite.IntegrityError, match="append-only"):
+        repo.db.execute("update attachments set content = x'' where id = ?", [attachment_id])
+    repo.db.conn.rollback()
+    assert att.read_attachment(repo, attachment_id) == PDF
+
+
+# -- a store from the previous release -------------------------------------------------------
+def previous_release_store(path: Path, files: dict[str, bytes]) -> str:
+    """A store as the previous release left it (migrations 0001-0005): files in
+    ``attachments.content``, captured into the oplog by 0004's triggers. Returns the case id."""
+    old = Migrations("mrc_desktop.cases")
+    for name, step in (
+        ("0001_core", schema._m0001),
+        ("0002_attachments_drafts", schema._m0002),
+        ("0003_list_indexes", schema._m0003),
+        ("0004_change_capture", schema._m0004),
+        ("0005_sync_state", schema._m0005),
+    ):
+        old(name=name)(step)
+    db = open_encrypted(path, PASS, create=True, params=FAST)
+    old.apply(db)
+    user = create_user(db, DESK, "old", "Old User", "counsellor", "password123", **MIN_COST)
+    case_id = "0190f0a0-0000-7000-8000-000000000001"
+    with db.conn:
+        db.execute(
+            "insert into cases (id, created_at, updated_at, origin_desk, created_by, reference,"
+            " person_name) values (?, '2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00',"
+            " ?, ?, 'OLD-2026-00001', 'Invented Old Case')",
+            [case_id, DESK, user.id],
+        )
+        for n, (name, content) in enumerate(files.items()):
+            db.execute(
+                "insert into attachments (id, case_id, name, media_type, size, sha256, content,"
+                " created_at, origin_desk, author) values (?, ?, ?, 'application/pdf', ?, ?, ?,"
+                " ?, ?, ?)",
+                [
+                    f"0190f0a0-0000-7000-8000-00000000010{n}",
+                    case_id,
+                    name,
+                    len(content),
+                    hashlib.sha256(content).hexdigest(),
+                    content,
+                    f"2026-01-02T03:04:0{n}+00:00",
+                    DESK,
+                    user.id,
+                ],
+            )
+    db.close()
+    return case_id
+
+
+def test_files_of_the_previous_release_read_back_the_same_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    files = {"small.pdf": PDF, "scan.pdf": big_pdf(3 * 1024 * 1024)}
+    path = tmp_path / "cases.db"
+    case_id = previous_release_store(path, files)
+    db = open_encrypted(path, PASS)
+    oplog_before = db.execute("select * from oplog order by tbl, row_id, col, hlc").fetchall()
+    db.close()
+
+    db = open_case_store(path, PASS)
+    assert [m.name for m in schema.migrations.applied(db)][-1] == "0006_attachment_parts"
+    assert db.execute("select * from oplog order by tbl, row_id, col, hlc").fetchall() == (
+        oplog_before
+    )  # nothing already captured (and perhaps sent) changes
+    assert db.execute("select count(*) from attachment_parts").fetchone()[0] == 0
+    user = create_user(db, DESK, "new", "New User", "counsellor", "password123", **MIN_COST)
+    repo = CaseRepository(db, user, DESK)
+    infos = att.list_attachments(db, case_id)
+    assert [(i.name, i.complete, i.parts_received) for i in infos] == [
+        ("small.pdf", True, 0),
+        ("scan.pdf", True, 0),
+    ]
+    for info in infos:
+        assert att.read_attachment(repo, info.id) == files[info.name]
+    added = add_attachment(repo, case_id, write(tmp_path, "new.pdf", files["scan.pdf"]))
+    assert (
+        db.execute(
+            "select count(*) from attachment_parts where attachment_id = ?", [added]
+        ).fetchone()[0]
+        == 16
+    )
+    assert att.read_attachment(repo, added) == files["scan.pdf"]
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_an_old_file_moves_into_parts_only_whole(tmp_path: Path) -> None:
+    """``move_into_parts`` (the outbox's, for an old file too large to send): the bytes
+    read back the same, the content change becomes the empty blob under its timestamp, and
+    the database refuses to empty a file's content unless its parts hold every byte."""
+    content = big_pdf(1_000_000)
+    path = tmp_path / "cases.db"
+    case_id = previous_release_store(path, {"scan.pdf": content})
+    db = open_case_store(path, PASS)
+    user = create_user(db, DESK, "new", "New User", "counsellor", "password123", **MIN_COST)
+    repo = CaseRepository(db, user, DESK)
+    [info] = att.list_attachments(db, case_id)
+    with pytest.raises(sqlite.IntegrityError, match="append-only"):
+        db.execute("update attachments set content = x'' where id = ?", [info.id])
+    db.conn.rollback()
+    hlc = db.execute(
+        "select hlc from oplog where tbl = 'attachments' and row_id = ? and col = 'content'",
+        [info.id],
+    ).fetchone()[0]
+    with db.conn:
+        assert att.move_into_parts(db, info.id) == 6
+        assert att.move_into_parts(db, info.id) == 0  # in parts already
+    assert db.execute(
+        "select hlc, value from oplog where tbl = 'attachments' and row_id = ? and col = 'content'",
+        [info.id],
+    ).fetchall() == [(hlc, b"")]
+    parts = db.execute(
+        "select count(*) from oplog where tbl = 'attachment_parts' and col = 'content'"
+    ).fetchone()[0]
+    assert parts == 6
+    assert att.read_attachment(repo, info.id) == content
+    db.close()

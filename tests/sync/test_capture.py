@@ -97,14 +97,17 @@ def test_delete_and_notes_are_captured_and_entries_stay_append_only(desk: Desk) 
     desk.db.conn.rollback()
 
 
-def test_an_attachment_travels_with_its_content(desk: Desk) -> None:
+def test_an_attachment_travels_with_its_content_in_parts(desk: Desk) -> None:
     case_id = desk.repo.create_case(WORKER)
     content = bytes(range(256)) * 4
     digest = hashlib.sha256(content).hexdigest()
     attachment_id = desk.repo.add_attachment_row(case_id, "scan.png", "image/png", content, digest)
     rows = {r["col"]: r for r in oplog(desk.db, tbl="attachments", row_id=attachment_id)}
-    assert rows["content"]["value"] == content and rows["sha256"]["value"] == digest
-    change = Change(**rows["content"])
+    assert rows["content"]["value"] == b"" and rows["sha256"]["value"] == digest
+    [(part_id,)] = desk.db.execute("select id from attachment_parts").fetchall()
+    part = {r["col"]: r for r in oplog(desk.db, tbl="attachment_parts", row_id=part_id)}
+    assert part["content"]["value"] == content and part["attachment_id"]["value"] == attachment_id
+    change = Change(**part["content"])
     wire = json.loads(json.dumps(change.to_json()))
     assert set(wire["value"]) == {"b64"}
     assert Change.from_json(wire) == change

@@ -248,20 +248,40 @@ def test_sync_state_never_reaches_the_oplog_and_the_identity_is_made_once(
     assert (again, made) == (a.identity, False)
 
 
-def test_a_change_too_large_for_any_batch_waits_and_the_rest_still_goes(tmp_path: Path) -> None:
+def test_a_large_file_goes_in_parts_and_nothing_waits(tmp_path: Path) -> None:
     a = Outbox(tmp_path, "a")
     repo = a.desk.repo
     case_id = repo.create_case(worker("Invented Worker Dara", GIVEN))
-    photo = os.urandom(300_000)  # does not compress: larger than a batch can be
+    photo = os.urandom(300_000)  # does not compress: one change of it would fit no batch
     attachment = repo.add_attachment_row(case_id, "passport.jpg", "image/jpeg", photo, "0" * 64)
     repo.add_entry(case_id, "note", {"text": "Called the employer."})
     sent = [c for batch in a.fill() for c in a.opened(batch)]
-    assert not [c for c in sent if c.tbl == "attachments" and c.col == "content"]
-    assert [c for c in sent if c.tbl == "attachments" and c.col == "name"]
+    [content] = [c for c in sent if c.tbl == "attachments" and c.col == "content"]
+    assert content.row_id == attachment and content.value == b""
+    parts = sorted(
+        (c.row_id, c.value) for c in sent if c.tbl == "attachment_parts" and c.col == "content"
+    )
+    order = dict(a.desk.db.execute("select id, idx from attachment_parts").fetchall())
+    assert b"".join(v for _i, v in sorted(parts, key=lambda p: order[p[0]])) == photo
     assert [c for c in sent if c.tbl == "case_entries" and "employer" in str(c.value)]
+    assert pending_counts(a.desk.db)[2] == 0
+
+
+def test_a_change_too_large_for_any_batch_waits_and_the_rest_still_goes(tmp_path: Path) -> None:
+    """The safety net: no form writes such a value, but one written another way must not
+    stop every later change behind it."""
+    a = Outbox(tmp_path, "a")
+    repo = a.desk.repo
+    case_id = repo.create_case(worker("Invented Worker Dara", GIVEN))
+    huge = os.urandom(400_000).hex()  # text that compresses to ~400 KB
+    repo.add_entry(case_id, "note", {"text": huge})
+    repo.add_entry(case_id, "note", {"text": "Called the employer."})
+    sent = [c for batch in a.fill() for c in a.opened(batch)]
+    notes = [c for c in sent if c.tbl == "case_entries" and c.col == "payload"]
+    assert [json.loads(str(c.value))["text"] for c in notes] == ["Called the employer."]
     assert pending_counts(a.desk.db)[2] == 1
-    reason = a.desk.db.execute("select row_id, reason from sync_deferred").fetchone()
-    assert reason[0] == attachment and "compressed" in reason[1]
+    reason = a.desk.db.execute("select tbl, col, reason from sync_deferred").fetchone()
+    assert reason[:2] == ("case_entries", "payload") and "compressed" in reason[2]
 
 
 def test_consent_json_is_read_strictly() -> None:

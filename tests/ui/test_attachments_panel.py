@@ -107,6 +107,23 @@ def test_an_attached_photo_is_listed_with_its_details(
     assert [e["payload"]["name"] for e in entries if e["kind"] == "document"] == ["receipt.png"]
 
 
+def test_a_file_still_arriving_from_another_desk_cannot_be_viewed(
+    panel, case_session, qtbot, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    attach(qtbot, panel, photo(tmp_path, width=900, height=900))
+    db = case_session.db
+    with db.conn:  # as at a desk that has the file's row and not yet its last part
+        db.execute("drop trigger attachment_parts_no_delete")
+        db.execute(
+            "delete from attachment_parts where idx = (select max(idx) from attachment_parts)"
+        )
+    panel.refresh()
+    panel.table.selectRow(0)
+    assert not panel.model.rows[0].complete and not panel.view_button.isEnabled()
+    assert panel.view(panel.model.rows[0]) is None
+    assert panel.message.text() == "The file receipt.png could not be read."
+
+
 def test_a_renamed_document_is_refused_with_a_clear_message(panel, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     fake = tmp_path / "passport.jpg"
     buffer = io.BytesIO()

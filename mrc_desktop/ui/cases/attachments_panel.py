@@ -219,7 +219,9 @@ class AttachmentsPanel(Translatable, QWidget):
     def _update_buttons(self) -> None:
         ready = bool(self.case_id) and self.session.state == UNLOCKED
         self.add_button.setEnabled(ready and not self._busy)
-        self.view_button.setEnabled(ready and self.selected() is not None)
+        self.view_button.setEnabled(
+            ready and (info := self.selected()) is not None and info.complete
+        )
 
     def selected(self) -> AttachmentInfo | None:
         rows = self.table.selectionModel().selectedRows()
