@@ -15,17 +15,16 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
+from mrc_desktop.hub.bundles import export_return_bundle, hub_relay, import_desk_bundle
 from mrc_desktop.hub.certs import make_self_signed
 from mrc_desktop.hub.cli import desk_approve, desk_revoke
-from mrc_desktop.sync.bundle import read_bundle
 from mrc_desktop.sync.client import enrol, fingerprint_of_pem
-from mrc_desktop.sync.keys import Peers
 from mrc_desktop.sync.outbox import fill_outbox, pending
 from mrc_desktop.sync.state import load_state, require_identity
 from mrc_desktop.ui.cases.session import CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.sync import words
-from mrc_desktop.ui.sync.jobs import CANCELLED, OFFLINE, OK, Network, SyncOutcome
+from mrc_desktop.ui.sync.jobs import CANCELLED, OFFLINE, OK, ImportOutcome, Network, SyncOutcome
 from mrc_desktop.ui.sync.service import ENROL, EXPORT, IMPORT, SYNC, SyncService
 from mrc_desktop.ui.sync.sync_screen import SyncScreen
 from tests.sync.test_client import GIVEN, HUB_URL, NO_WAIT, Hub, enrolled_desk, make_hub, sync
@@ -387,10 +386,16 @@ def test_a_case_edited_at_two_desks_is_counted_and_opens_the_filtered_case_list(
 # --- USB ----------------------------------------------------------------------------------
 
 
-def test_a_usb_bundle_saved_from_the_screen_opens_at_the_hub(
+def test_usb_bundles_from_and_to_the_screen_go_through_the_hub(
     qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession, tmp_path: Path
 ) -> None:
+    """Save a bundle on the stick, the hub imports it and writes a return bundle with another
+    desk's case, the screen opens it: the case arrives and nothing waits any more."""
     desk_id = join(case_session, hub)
+    other = enrolled_desk(tmp_path, "b", hub)
+    other.set_clock(int(time.time() * 1000))
+    from_b = other.repo.create_case({"person_name": "Invented Worker Sokha", "consent": GIVEN})
+    assert sync(other, hub).ok
     new_case(case_session)
     screen.refresh()
     stick = tmp_path / "stick"
@@ -399,13 +404,21 @@ def test_a_usb_bundle_saved_from_the_screen_opens_at_the_hub(
     made = run_job(qtbot, screen.service, lambda: usb.export_to(stick / "for-the-hub"), EXPORT)
     path = stick / "for-the-hub.mrcbundle"
     assert path.exists() and getattr(made, "path", None) == path
-    assert case_session.db is not None
-    key = require_identity(case_session.db).public
-    bundle = read_bundle(path, hub.identity, Peers(desks={desk_id: key}), {})
-    assert [b.signed for b in bundle.batches] == [
-        p.signed for p in pending(case_session.db, desk_id)
-    ]
     assert usb.message.text().startswith("Saved ") and "for-the-hub.mrcbundle" in usb.message.text()
+    assert "not yet sent" in screen.status.values["waiting"].text()  # until the hub confirms
+
+    relay = hub_relay(hub.storage)
+    receipt = import_desk_bundle(hub.storage, relay, path.read_bytes())
+    assert (receipt.desk_id, receipt.stored, receipt.refused) == (desk_id, 1, None)
+    back = export_return_bundle(hub.storage, relay, desk_id, stick / "back", receipt.has)
+    assert back.batches == 1
+
+    got = run_job(qtbot, screen.service, lambda: usb.import_from(back.path), IMPORT)
+    assert isinstance(got, ImportOutcome) and got.done.acknowledged == 1
+    assert case_session.repo.open_case(from_b)["person_name"] == "Invented Worker Sokha"
+    assert "Received " in usb.message.text() and "The hub confirmed" in usb.message.text()
+    assert screen.status.values["waiting"].text() == "Nothing: everything has reached the hub."
+    assert case_session.db is not None and pending(case_session.db, desk_id) == []
 
 
 def test_a_file_that_is_not_a_bundle_changes_nothing_and_says_why(
