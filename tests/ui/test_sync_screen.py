@@ -21,6 +21,7 @@ from mrc_desktop.hub.cli import desk_approve, desk_revoke
 from mrc_desktop.sync.client import enrol, fingerprint_of_pem
 from mrc_desktop.sync.outbox import fill_outbox, pending
 from mrc_desktop.sync.state import load_state, require_identity
+from mrc_desktop.ui.background import stop_all
 from mrc_desktop.ui.cases.session import CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.sync import words
@@ -287,6 +288,37 @@ def test_cancel_during_a_sync_stops_it_and_the_rest_goes_next_time(
     assert sync_now(qtbot, screen).kind == OK
     assert [i.seq for i in hub.storage.feed(hub.centre, 0, 10, None)] == [1, 2, 3]
     assert pending(case_session.db, desk_id) == []
+
+
+def test_quitting_during_a_sync_cancels_it_and_waits_for_it(
+    qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession
+) -> None:
+    """What the app does after its window closed (app.py: background.stop_all)."""
+    desk_id = join(case_session, hub)
+    assert case_session.db is not None
+    for n in range(2):
+        new_case(case_session, f"Invented Worker {n}")
+        fill_outbox(case_session.db, require_identity(case_session.db), desk_id)
+    uploading, release = threading.Event(), threading.Event()
+
+    def hold_first_upload(request: httpx.Request, n: int) -> str | None:
+        if request.method == "PUT" and not uploading.is_set():
+            uploading.set()
+            release.wait(10)
+        return None
+
+    hub.fault = hold_first_upload
+    screen.refresh()
+    qtbot.mouseClick(screen.status.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(uploading.is_set, timeout=JOB_MS)
+    job = screen.service.job
+    assert job is not None and job.isRunning()
+    threading.Timer(0.2, release.set).start()  # the upload in flight comes back
+    stop_all()
+    assert job.isFinished() and job.cancelled()
+    # The upload that was under way went through and was acknowledged; the rest waits.
+    assert [i.seq for i in hub.storage.feed(hub.centre, 0, 10, None)] == [1]
+    assert [b.seq for b in pending(case_session.db, desk_id)] == [2]
 
 
 def test_an_unreachable_hub_is_a_calm_offline_state_and_the_next_try_backs_off(

@@ -321,7 +321,7 @@ class WaitingPanel(Translatable, QWidget):
     def show_status(self, status: SyncStatus | None) -> None:
         self._status = status
         state = status.state if status is not None else None
-        self.code.setText(state.enrol_code or "" if state is not None else "")
+        self.code.setText((state.enrol_code or "") if state is not None else "")
         self.intro.setText(
             _(
                 "This desk has asked to join the hub at {url}. Give this code to the hub "
