@@ -133,31 +133,19 @@ def fees_check(path: Path, as_json: bool, lang: str) -> int:
 
 
 def content_check(folder: Path | None) -> int:
-    from mrc_desktop.countries.loader import load_country_data
-    from mrc_desktop.library.articles import load_library
     from mrc_desktop.storage.paths import content_dir
+    from mrc_desktop.sync.content_check import check_content_folder
 
     root = folder or content_dir()
     if not root.is_dir():
         print(f"{root}: not a folder", file=sys.stderr)
         return 2
 
-    library = load_library(root)
-    country_data, country_problems = load_country_data(root)
-    for problem in [*library.problems, *country_problems]:
+    checked = check_content_folder(root)
+    for problem in checked.problems:
         print(problem)
-    per_language: dict[str, int] = {}
-    for _slug, lang in library.articles:
-        per_language[lang] = per_language.get(lang, 0) + 1
-    counts = ", ".join(f"{lang} {n}" for lang, n in sorted(per_language.items()))
-    total_problems = len(library.problems) + len(country_problems)
-    print(
-        f"{len(library.articles)} articles loaded ({counts or 'none'}); "
-        f"{len(country_data.countries)} country profiles, {len(country_data.corridors)} "
-        f"corridors; {total_problems} problems",
-        file=sys.stderr,
-    )
-    return 1 if total_problems else 0
+    print(checked.summary(), file=sys.stderr)
+    return 0 if checked.ok else 1
 
 
 def qt_facts() -> dict[str, Any]:
