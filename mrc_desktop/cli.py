@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mrc_desktop import APP_NAME, __version__, case_commands, sync_commands
+from mrc_desktop import APP_NAME, __version__, case_commands, content_commands, sync_commands
 from mrc_desktop.storage.paths import app_paths
 
 
@@ -36,12 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     fee_check.add_argument("file", type=Path)
     fee_check.add_argument("--json", action="store_true", help="print the result as JSON")
     fee_check.add_argument("--lang", default="en", help="language of the explanation")
-    content = commands.add_parser("content", help="check the content folder")
-    content_commands = content.add_subparsers(dest="content_command", metavar="ACTION")
-    check = content_commands.add_parser(
+    content = commands.add_parser("content", help="the library's content: check, update, status")
+    content_actions = content.add_subparsers(dest="content_command", metavar="ACTION")
+    check = content_actions.add_parser(
         "check", help="validate articles (file:line: message for every problem; exit 1 if any)"
     )
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the app's)")
+    content_commands.add_parsers(content_actions)
     case_commands.add_parsers(commands)
     sync_commands.add_parsers(commands)
     return parser
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return fees_check(args.file, args.json, args.lang)
     if args.command == "content" and args.content_command == "check":
         return content_check(args.dir)
+    if args.command == "content" and args.content_command in content_commands.ACTIONS:
+        return content_commands.run(args)
     if args.command in case_commands.COMMANDS:
         return case_commands.run(args)
     if args.command in sync_commands.COMMANDS:
@@ -133,31 +136,19 @@ def fees_check(path: Path, as_json: bool, lang: str) -> int:
 
 
 def content_check(folder: Path | None) -> int:
-    from mrc_desktop.countries.loader import load_country_data
-    from mrc_desktop.library.articles import load_library
     from mrc_desktop.storage.paths import content_dir
+    from mrc_desktop.sync.content_check import check_content_folder
 
     root = folder or content_dir()
     if not root.is_dir():
         print(f"{root}: not a folder", file=sys.stderr)
         return 2
 
-    library = load_library(root)
-    country_data, country_problems = load_country_data(root)
-    for problem in [*library.problems, *country_problems]:
+    checked = check_content_folder(root)
+    for problem in checked.problems:
         print(problem)
-    per_language: dict[str, int] = {}
-    for _slug, lang in library.articles:
-        per_language[lang] = per_language.get(lang, 0) + 1
-    counts = ", ".join(f"{lang} {n}" for lang, n in sorted(per_language.items()))
-    total_problems = len(library.problems) + len(country_problems)
-    print(
-        f"{len(library.articles)} articles loaded ({counts or 'none'}); "
-        f"{len(country_data.countries)} country profiles, {len(country_data.corridors)} "
-        f"corridors; {total_problems} problems",
-        file=sys.stderr,
-    )
-    return 1 if total_problems else 0
+    print(checked.summary(), file=sys.stderr)
+    return 0 if checked.ok else 1
 
 
 def qt_facts() -> dict[str, Any]:

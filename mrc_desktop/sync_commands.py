@@ -189,6 +189,11 @@ def _print_report(report: SyncReport, conflicts: int) -> None:
             f"skipped {_count(report.revoked_skipped, 'batch', 'batches')} of revoked desks",
             file=sys.stderr,
         )
+    if report.content is not None and report.content.installed:
+        info = report.content.current
+        print(f"installed content version {info.version} (published {info.published_at})")
+    if report.content_error:  # the cases synced all the same: exit 0
+        print(f"mrc: {report.content_error}; the content in use is unchanged", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in report.errors:

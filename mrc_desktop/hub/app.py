@@ -22,6 +22,10 @@ Routes (the OpenAPI description is served at ``/openapi.json``):
                                         the caller, sha256 its this_hash
 - ``GET  /v1/peers``                    the certificates of the caller's centre's approved
                                         desks and the ids of its revoked ones
+- ``GET  /v1/content/latest``           the newest content pack {version, published_at,
+                                        files, size, sha256}; 404 when none is published
+- ``GET  /v1/content/{version}``        that pack's bytes (application/octet-stream, signed
+                                        by the hub: desks check it, see sync/content_pack.py)
 
 Every route but health and enrolment needs a signed request (:mod:`mrc_desktop.hub.auth`):
 a missing, unknown or badly signed request, or one more than five minutes off the
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -207,6 +211,14 @@ class PeersResponse(BaseModel):
     centre_id: str
     desks: list[PeerDesk] = Field(description="the centre's approved desks, the caller included")
     revoked: list[str] = Field(description="ids of the centre's revoked desks")
+
+
+class ContentLatest(BaseModel):
+    version: int = Field(description="the pack's version; desks install only newer ones")
+    published_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SSZ")
+    files: int
+    size: int = Field(description="bytes of the pack file")
+    sha256: str = Field(description="hex SHA-256 of the pack file")
 
 
 class Problem(BaseModel):
@@ -426,6 +438,48 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         # The same list travels in return bundles (hub/bundles.py).
         listed = await run_in_threadpool(relay.centre_peers, storage, caller.centre_id)
         return PeersResponse.model_validate(listed)
+
+    @app.get(
+        "/v1/content/latest",
+        response_model=ContentLatest,
+        responses={404: {"model": Problem, "description": "no pack published"}, **AUTH_ERRORS},
+    )
+    async def content_latest(caller: Annotated[Caller, Depends(authenticated)]) -> JSONResponse:
+        info = await run_in_threadpool(storage.latest_content_pack)
+        if info is None:
+            return JSONResponse({"detail": "no content pack has been published"}, 404)
+        answer = ContentLatest(
+            version=info.version,
+            published_at=info.published_at,
+            files=info.files,
+            size=info.size,
+            sha256=info.sha256,
+        )
+        return JSONResponse(answer.model_dump(mode="json"))
+
+    @app.get(
+        "/v1/content/{version}",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the signed content pack (.mrcpack)",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            404: {"model": Problem, "description": "no pack with this version"},
+            422: {"model": ValidationProblem, "description": "version is not a number"},
+            **AUTH_ERRORS,
+        },
+    )
+    async def content_pack(
+        version: Annotated[int, Path(ge=1, le=SEQ_MAX, description="a published version")],
+        caller: Annotated[Caller, Depends(authenticated)],
+    ) -> Response:
+        data = await run_in_threadpool(storage.content_pack_data, version)
+        if data is None:
+            return JSONResponse({"detail": f"no content pack has version {version}"}, 404)
+        return Response(data, media_type="application/octet-stream")
 
     return app
 

@@ -7,6 +7,8 @@
     mrc-hub desk approve CODE [--centre ID|NAME]
     mrc-hub desk revoke ID
     mrc-hub alerts                       exit 1 when there are any
+    mrc-hub content publish DIR          check DIR, sign it as the next content pack
+    mrc-hub content list
     mrc-hub bundle import IN [--reply OUT]   a desk's USB bundle; --reply writes its answer
     mrc-hub bundle export --desk ID OUT      a return bundle for a desk (OUT: file or folder)
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 from nacl.signing import SigningKey
 
 from mrc_desktop import __version__
+from mrc_desktop.hub import content
 from mrc_desktop.hub.auth import issue_certificate, verify_key_b64
 from mrc_desktop.hub.storage import (
     Centre,
@@ -98,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("desk_id")
 
     commands.add_parser("alerts", parents=[db], help="batch conflicts seen by the hub")
+    content.add_parsers(commands, db)
 
     bundle = commands.add_parser("bundle", help="USB bundles from and for desks").add_subparsers(
         dest="action", metavar="ACTION", required=True
@@ -135,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "approve":
                 return desk_approve(storage, args.code, args.centre)
             return desk_revoke(storage, args.desk_id)
+        if args.command == "content":
+            return content.run(storage, args)
         if args.command == "bundle":
             if args.action == "import":
                 return bundle_import(storage, args.bundle, args.reply)

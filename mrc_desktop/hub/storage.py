@@ -133,6 +133,18 @@ class FeedItem:
 
 
 @dataclass(frozen=True)
+class ContentPackInfo:
+    """A published content pack (its bytes are fetched apart: up to 64 MB)."""
+
+    version: int
+    published_at: str
+    files: int
+    content_bytes: int  # the files' total size
+    size: int  # the pack file's size
+    sha256: str  # of the pack file
+
+
+@dataclass(frozen=True)
 class Alert:
     kind: str
     origin: str
@@ -163,6 +175,10 @@ class DeskConflictError(HubStorageError):
 
 class SchemaTooNewError(HubStorageError):
     pass
+
+
+class ContentVersionError(HubStorageError):
+    """A content pack version that is not newer than every published one."""
 
 
 class HubStorage(abc.ABC):
@@ -243,6 +259,22 @@ class HubStorage(abc.ABC):
 
     @abc.abstractmethod
     def alerts(self) -> list[Alert]: ...
+
+    # Content packs
+    @abc.abstractmethod
+    def add_content_pack(self, info: ContentPackInfo, data: bytes) -> None:
+        """Store a signed pack; ``ContentVersionError`` unless its version is newer than
+        every stored one (versions only grow: desks refuse anything else)."""
+
+    @abc.abstractmethod
+    def content_packs(self) -> list[ContentPackInfo]:
+        """Every published pack, oldest first."""
+
+    @abc.abstractmethod
+    def latest_content_pack(self) -> ContentPackInfo | None: ...
+
+    @abc.abstractmethod
+    def content_pack_data(self, version: int) -> bytes | None: ...
 
     # The hub's own key and health
     @abc.abstractmethod
@@ -340,6 +372,7 @@ DESK_COLUMNS = (
 )
 FEED_COLUMNS = "origin, seq, hub_seq, sha256, data, received_at"
 ALERT_COLUMNS = "kind, origin, seq, stored_sha256, offered_sha256, count, first_seen, last_seen"
+CONTENT_COLUMNS = "version, published_at, files, content_bytes, size, sha256"
 
 
 def desk_from_row(row: tuple[object, ...]) -> Desk:
@@ -378,6 +411,14 @@ def alert_from_row(row: tuple[object, ...]) -> Alert:
         str(first_seen),
         str(last_seen),
     )
+
+
+def content_pack_from_row(row: tuple[object, ...]) -> ContentPackInfo:
+    version, published_at, files, content_bytes, size, digest = row
+    return ContentPackInfo(
+        _int(version), str(published_at), _int(files), _int(content_bytes), _int(size),
+        str(digest),
+    )  # fmt: skip
 
 
 def _int(value: object) -> int:

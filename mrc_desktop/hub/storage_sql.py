@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 
 from mrc_desktop.hub.storage import (
     ALERT_COLUMNS,
+    CONTENT_COLUMNS,
     DESK_COLUMNS,
     FEED_COLUMNS,
     GENESIS_HASH,
@@ -38,6 +39,8 @@ from mrc_desktop.hub.storage import (
     Centre,
     ChainHead,
     ConsentMark,
+    ContentPackInfo,
+    ContentVersionError,
     Desk,
     DeskConflictError,
     DeskStatus,
@@ -51,6 +54,7 @@ from mrc_desktop.hub.storage import (
     UnknownDeskError,
     alert_from_row,
     consent_refusals,
+    content_pack_from_row,
     describe_refusals,
     desk_from_row,
     feed_item_from_row,
@@ -104,6 +108,16 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             " case_id text not null, hlc text not null,"
             " allows_sync integer not null check (allows_sync in (0, 1)),"
             " primary key (centre_id, case_id))",
+        ),
+    ),
+    (
+        # Content packs the hub signed and publishes to every desk (hub/content.py).
+        "0003_content_packs",
+        (
+            "create table content_packs (version {bigint} primary key check (version >= 1),"
+            " published_at text not null, files {bigint} not null,"
+            " content_bytes {bigint} not null, size {bigint} not null, sha256 text not null,"
+            " data {blob} not null)",
         ),
     ),
 )
@@ -472,6 +486,46 @@ class SqlHubStorage(HubStorage):
     def alerts(self) -> list[Alert]:
         rows = self._all(f"select {ALERT_COLUMNS} from alerts order by first_seen, id")
         return [alert_from_row(row) for row in rows]
+
+    # --- content packs --------------------------------------------------------------------------
+
+    def add_content_pack(self, info: ContentPackInfo, data: bytes) -> None:
+        with self._transaction() as tx:
+            row = tx.one("select max(version) from content_packs")
+            latest = 0 if row is None or row[0] is None else int(row[0])
+            stored = None
+            if info.version > latest:
+                stored = tx.one(
+                    f"insert into content_packs ({CONTENT_COLUMNS}, data)"
+                    " values (?, ?, ?, ?, ?, ?, ?) on conflict (version) do nothing"
+                    " returning version",
+                    info.version,
+                    info.published_at,
+                    info.files,
+                    info.content_bytes,
+                    info.size,
+                    info.sha256,
+                    data,
+                )
+            if stored is None:  # not newer, or another publisher took the number meanwhile
+                raise ContentVersionError(
+                    f"content pack version {info.version} is not newer than the published"
+                    f" version {max(latest, info.version)}; nothing was published"
+                )
+
+    def content_packs(self) -> list[ContentPackInfo]:
+        rows = self._all(f"select {CONTENT_COLUMNS} from content_packs order by version")
+        return [content_pack_from_row(row) for row in rows]
+
+    def latest_content_pack(self) -> ContentPackInfo | None:
+        row = self._one(
+            f"select {CONTENT_COLUMNS} from content_packs order by version desc limit 1"
+        )
+        return None if row is None else content_pack_from_row(row)
+
+    def content_pack_data(self, version: int) -> bytes | None:
+        row = self._one("select data from content_packs where version = ?", version)
+        return None if row is None else bytes(row[0])
 
     # --- the hub's key, health ------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """``desk.db``: this desk's identity and its start/stop record (no personal data).
 
-It also keeps the library's bookmarks and recently opened articles.
+It also keeps the library's bookmarks and recently opened articles, and the public key
+of the hub this desk enrolled with (``hub_pin``): content packs are checked with it, and
+a trainer installs one without unlocking the case log, where the enrolment is kept.
 The desk id is a UUIDv7 made once, on first start; later the case store and
 sync stamp it on every row as the origin desk. The run record lets the app say
 "MRC Desk did not close properly last time" after a crash or power cut.
@@ -27,7 +29,12 @@ if TYPE_CHECKING:
 
 MIGRATION_SET = "mrc_desktop.desk"
 # Names in order; tests check this list matches the migration set below.
-MIGRATION_NAMES = ("0001_desk_identity", "0002_app_runs", "0003_library_state")
+MIGRATION_NAMES = (
+    "0001_desk_identity",
+    "0002_app_runs",
+    "0003_library_state",
+    "0004_hub_pin",
+)
 
 
 def migration_set() -> Migrations:
@@ -65,11 +72,27 @@ def migration_set() -> Migrations:
             " opened_at text not null)"
         )
 
+    @migrations(name="0004_hub_pin")
+    def _m0004(db: sqlite_utils.Database) -> None:
+        # One row: the hub's Ed25519 public key (base64, as enrolment pins it). Public, not
+        # secret; a copy of what the encrypted case store holds, for content packs.
+        db.execute(
+            "create table hub_pin (id integer primary key check (id = 1),"
+            " hub_url text not null, hub_key text not null, pinned_at text not null)"
+        )
+
     return migrations
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class HubPin:
+    hub_url: str
+    hub_key: str  # base64 Ed25519 verify key
+    pinned_at: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,22 @@ class DeskStore:
     def end_run(self, run_id: str) -> None:
         with self.conn:
             self.conn.execute("update app_runs set ended_at = ? where run_id = ?", [_now(), run_id])
+
+    def pin_hub(self, hub_url: str, hub_key: str) -> None:
+        """Remember the hub's public key (at enrolment, and again at every sync)."""
+        with self.conn:
+            self.conn.execute(
+                "insert into hub_pin values (1, ?, ?, ?) on conflict (id) do update set"
+                " hub_url = excluded.hub_url, hub_key = excluded.hub_key,"
+                " pinned_at = excluded.pinned_at"
+                " where hub_pin.hub_url is not excluded.hub_url"
+                " or hub_pin.hub_key is not excluded.hub_key",
+                [hub_url, hub_key, _now()],
+            )
+
+    def hub_pin(self) -> HubPin | None:
+        row = self.conn.execute("select hub_url, hub_key, pinned_at from hub_pin").fetchone()
+        return None if row is None else HubPin(str(row[0]), str(row[1]), str(row[2]))
 
     def table_names(self) -> list[str]:
         rows = self.conn.execute("select name from sqlite_master where type = 'table'").fetchall()

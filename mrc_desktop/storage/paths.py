@@ -7,6 +7,8 @@ set, in which case data, config, cache and logs all live below that folder
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -52,6 +54,12 @@ class AppPaths:
     def backups(self) -> Path:
         """Encrypted daily backups of the case store, rotated."""
         return self.data / "backups"
+
+    @property
+    def content_packs(self) -> Path:
+        """Content packs installed from the hub (``packs/<version>/``) and the pointer
+        (``current.json``) naming the one in use; see :func:`content_dir`."""
+        return self.data / "content"
 
     @property
     def content_db(self) -> Path:
@@ -108,8 +116,88 @@ def locales_dir() -> Path:
     return resource_root() / "locales"
 
 
-def content_dir() -> Path:
+def shipped_content_dir() -> Path:
+    """The content folder that came with this copy of MRC Desk (checkout or installer)."""
     return resource_root() / "content"
+
+
+# Content packs (see mrc_desktop/sync/content_install.py, which writes these):
+# ``<data>/content/current.json`` names the installed pack in use, whose files are in
+# ``<data>/content/packs/<version>/content/``. The shipped folder may hold ``pack-version``
+# (one integer: the pack version it equals; 0 when absent), so that a pack must be newer.
+CONTENT_POINTER = "current.json"
+SHIPPED_VERSION_FILE = "pack-version"
+_content_log = logging.getLogger("mrc_desktop.content")
+
+
+@dataclass(frozen=True)
+class ContentPointer:
+    """What ``current.json`` says, once its pack folder was found."""
+
+    version: int
+    published_at: str
+    publisher: str  # the hub key (hex) that signed the pack
+    folder: Path  # packs/<version>
+    previous: int | None  # the pack in use before (kept for one rollback)
+
+    @property
+    def root(self) -> Path:
+        return self.folder / "content"
+
+
+def shipped_content_version(root: Path | None = None) -> int:
+    """The pack version the shipped content equals (``pack-version``; 0 when absent or bad)."""
+    try:
+        text = ((root or shipped_content_dir()) / SHIPPED_VERSION_FILE).read_text("ascii")
+        version = int(text.strip())
+    except (OSError, ValueError):
+        return 0
+    return max(version, 0)
+
+
+def content_pointer(paths: AppPaths | None = None) -> ContentPointer | None:
+    """The installed pack named by ``current.json``, or None (no pack, or a damaged pointer:
+    logged, without personal data — content is public). Never raises."""
+    folder = (paths or app_paths()).content_packs
+    pointer = folder / CONTENT_POINTER
+    try:
+        raw = pointer.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _content_log.warning("content pointer unreadable (%s): using the shipped content", exc)
+        return None
+    try:
+        data = json.loads(raw)
+        version = data["version"]
+        if type(version) is not int or version < 1 or data["folder"] != f"packs/{version}":
+            raise ValueError("version and folder do not agree")
+        previous = data.get("previous")
+        if previous is not None and type(previous) is not int:
+            raise ValueError("previous is not a version")
+        found = ContentPointer(
+            version, str(data["published_at"]), str(data["publisher"]),
+            folder / "packs" / str(version), previous,
+        )  # fmt: skip
+        if not found.root.is_dir():
+            raise ValueError(f"its folder packs/{version} is missing")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        _content_log.warning("content pointer damaged (%s): using the shipped content", exc)
+        return None
+    return found
+
+
+def content_dir() -> Path:
+    """The content in use: the installed pack if the pointer names a valid one newer than
+    the shipped content, else the shipped folder. Fast (one small file), never raises."""
+    try:
+        pointer = content_pointer()
+    except Exception:  # a broken environment must not stop the library from opening
+        _content_log.exception("looking for installed content failed")
+        pointer = None
+    if pointer is not None and pointer.version > shipped_content_version():
+        return pointer.root
+    return shipped_content_dir()
 
 
 def fonts_dir() -> Path:

@@ -12,6 +12,8 @@ retry builds its body again, so an upload re-seals the same signed batch (a new 
   hub's 200/201 names its exact hash) and pulls the feed until the hub says there is no
   more, applying each batch with its cursor in one transaction (``inbox.apply_sealed``).
   A failure stops that direction; everything applied or acknowledged so far is kept.
+  Then it fetches a newer content pack, if the hub has one (``update_content``): a refused
+  pack is reported, it does not fail the case sync.
 
 TLS: a hub usually has a self-signed certificate. At enrolment the desk fetches it,
 compares it with the fingerprint the admin gave (``--fingerprint``; otherwise it is
@@ -38,6 +40,15 @@ import httpx
 import sqlite_utils
 
 from mrc_desktop import __version__
+from mrc_desktop.storage.paths import AppPaths
+from mrc_desktop.sync.content_install import (
+    ContentInfo,
+    install_pack,
+    installed_content,
+    remember_hub_key,
+)
+from mrc_desktop.sync.content_pack import MAX_PACK_BYTES, ContentPackError
+from mrc_desktop.sync.content_unpack import PackCancelled
 from mrc_desktop.sync.hub_protocol import (
     CertificateError,
     DeskAuth,
@@ -114,7 +125,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a sync is: ``stage`` "push" or "pull", batches done, and the total if known."""
+    """Where a sync is: ``stage`` "push" or "pull" (batches done, and the total if known),
+    "content" (files of a new content pack checked) or "index" (articles re-indexed)."""
 
     stage: str
     done: int
@@ -382,6 +394,36 @@ class HubClient:
     def peers(self) -> dict[str, Any]:
         return self._json(self.request("GET", "/v1/peers"), "the list of desks")
 
+    def content_latest(self) -> dict[str, Any] | None:
+        """The hub's newest content pack {version, published_at, size, sha256}, or None."""
+        response = self.request("GET", "/v1/content/latest")
+        if response.status_code == 404:
+            return None
+        answer = self._json(response, "the latest content pack")
+        version, size, digest = answer.get("version"), answer.get("size"), answer.get("sha256")
+        if type(version) is not int or type(size) is not int or not isinstance(digest, str):
+            raise HubError("the hub's answer about its content pack is malformed")
+        return answer
+
+    def content_pack(self, version: int, size: int, sha256: str) -> bytes:
+        """The bytes of content pack ``version``, which must be the ``size`` and ``sha256``
+        the hub announced (the pack's own signature is checked when it is installed)."""
+        if not 0 < size <= MAX_PACK_BYTES:
+            raise HubError(f"the hub announces a content pack of {size} bytes: refused")
+        response = self.request("GET", f"/v1/content/{version}")
+        if response.status_code != 200:
+            raise HubError(
+                f"the hub refused content pack {version} ({response.status_code}):"
+                f" {_detail(response)}"
+            )
+        data = response.content
+        if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+            raise HubError(
+                f"content pack {version} arrived damaged ({len(data)} bytes, another SHA-256"
+                " than announced); it will be fetched again next time"
+            )
+        return data
+
     def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
         if response.status_code != 200:
             raise HubError(f"the hub refused {what} ({response.status_code}): {_detail(response)}")
@@ -422,6 +464,7 @@ def enrol(
     transport: httpx.BaseTransport | None = None,
     retry: RetryPolicy | None = None,
     get_certificate: Callable[[str], str] = fetch_certificate,
+    paths: AppPaths | None = None,
 ) -> Enrolment:
     """Ask ``hub_url`` to enrol this desk, or (with ``code``) finish once it is approved.
 
@@ -478,6 +521,7 @@ def enrol(
         certificate = str(answer.get("certificate") or "")
         centre = _check_own_certificate(certificate, hub_key, desk_id, identity, answer)
     update_state(db, centre_id=centre, certificate=certificate, **values)
+    remember_hub_key(url, hub_key, paths)  # for content packs, without unlocking the cases
     return Enrolment(
         status=str(values["enrol_status"]),
         code=str(answer.get("code")),
@@ -539,6 +583,48 @@ def _check_own_certificate(
 # --- push and pull --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ContentUpdate:
+    """What a content check found: the content in use now, the hub's newest version (None
+    when it has published none), and whether this run installed it."""
+
+    current: ContentInfo
+    hub_version: int | None
+    installed: bool
+
+
+def update_content(
+    client: HubClient,
+    hub_key: PublicIdentity,
+    *,
+    paths: AppPaths | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ContentUpdate:
+    """Ask the hub for its newest content pack; download and install it if it is newer.
+
+    Raises ``HubError`` (unreachable, refused, damaged on the way) or ``ContentPackError``
+    (the pack itself refused: the content in use is unchanged), ``SyncCancelled``.
+    """
+    tell = progress or (lambda _p: None)
+    latest = client.content_latest()
+    current = installed_content(paths)
+    if latest is None or latest["version"] <= current.version:
+        return ContentUpdate(current, None if latest is None else latest["version"], False)
+    data = client.content_pack(latest["version"], latest["size"], str(latest["sha256"]))
+    client.check_cancelled()
+    info = install_pack(
+        data,
+        hub_key=hub_key,
+        paths=paths,
+        progress=lambda stage, done, total: tell(
+            Progress("content" if stage == "verify" else stage, done, total)
+        ),
+        cancelled=cancelled,
+    )
+    return ContentUpdate(info, latest["version"], True)
+
+
 @dataclass
 class SyncReport:
     pushed_batches: int = 0
@@ -554,9 +640,12 @@ class SyncReport:
     unreachable: bool = False  # no answer from the hub (the sync screen's calm offline state)
     certificate_changed: bool = False  # the hub presented another TLS certificate than pinned
     clock_skew_s: float | None = None  # the hub's clock minus this desk's, when it answered
+    content: ContentUpdate | None = None  # None when the content stage did not run
+    content_error: str | None = None  # why a content pack was not installed (not an error)
 
     @property
     def ok(self) -> bool:
+        """Cases went both ways. A content pack refused does not count against it."""
         return not self.errors
 
 
@@ -570,10 +659,13 @@ def sync_with_hub(
     progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     feed_page: int = FEED_PAGE,
+    content: bool = True,
+    paths: AppPaths | None = None,
 ) -> SyncReport:
-    """Push this desk's outbox, then pull the centre's feed. Never raises for the hub's or
-    the network's failures: they are in ``report.errors`` (everything done before is kept).
-    Raises ``NotEnrolledError`` when the desk cannot sync at all.
+    """Push this desk's outbox, then pull the centre's feed, then (with ``content``) fetch
+    and install a newer content pack. Never raises for the hub's or the network's failures:
+    they are in ``report.errors`` (everything done before is kept), a refused content pack
+    in ``report.content_error``. Raises ``NotEnrolledError`` when the desk cannot sync at all.
     """
     state = load_state(db)
     state.require_enrolled()
@@ -581,6 +673,9 @@ def sync_with_hub(
     url = normalise_url(hub_url) if hub_url else str(state.hub_url)
     report = SyncReport()
     tell = progress or (lambda _p: None)
+    if state.hub_key:  # desks enrolled before desk.db kept the key get it here
+        remember_hub_key(url, state.hub_key, paths)
+    reached = True
     with HubClient(
         url,
         identity,
@@ -600,19 +695,46 @@ def sync_with_hub(
         except SyncCancelled:
             report.cancelled = True
             report.errors.append("sync cancelled: what was done so far is kept")
-        except HubError as exc:
+        except HubUnreachable as exc:
+            reached = False
             report.certificate_changed = isinstance(exc, TlsPinError)
-            report.unreachable = isinstance(exc, HubUnreachable) and not report.certificate_changed
+            report.unreachable = not report.certificate_changed
+            report.errors.append(str(exc))
+        except HubError as exc:
             report.errors.append(str(exc))
         report.clock_skew_s = client.clock_skew_s
         if client.revoked:
             update_state(db, enrol_status=REVOKED)
+        elif content and reached and not report.cancelled:
+            _content_stage(client, state.hub_identity(), report, paths, tell, cancelled)
     report.outbox_left, report.held_cases, report.deferred = pending_counts(db)
     report.warnings += [w for w in report.received.warnings if w not in report.warnings]
     record_outcome(db, report.errors[0] if report.errors else None)
     if report.ok and url != state.hub_url:
         update_state(db, hub_url=url)
     return report
+
+
+def _content_stage(
+    client: HubClient,
+    hub_key: PublicIdentity,
+    report: SyncReport,
+    paths: AppPaths | None,
+    tell: Callable[[Progress], None],
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """``update_content`` as the last stage of a sync: its failures are reported apart."""
+    try:
+        report.content = update_content(
+            client, hub_key, paths=paths, progress=tell, cancelled=cancelled
+        )
+    except (SyncCancelled, PackCancelled):
+        report.cancelled = True
+        report.errors.append("sync cancelled: what was done so far is kept")
+    except ContentPackError as exc:
+        report.content_error = f"the hub's content pack was refused: {exc}"
+    except HubError as exc:
+        report.content_error = f"no content update: {exc}"
 
 
 def _push(

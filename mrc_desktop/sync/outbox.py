@@ -339,12 +339,7 @@ def _cut(
     """Sign ``changes`` into as many batches as they need; store them and the chain's end."""
     if not changes:
         return 0
-    runs = split_changes([c.to_json() for c in changes])
-    queue: list[list[Change]] = []
-    start = 0
-    for size in map(len, runs):
-        queue.append(changes[start : start + size])
-        start += size
+    queue = _runs(changes)
     state = load_state(db)
     link = state.sent_link
     sent = dict(db.execute("select case_id, sent_hlc from sync_consent").fetchall())
@@ -378,6 +373,50 @@ def _cut(
         made += 1
     update_state(db, sent_seq=link.seq, sent_hash=link.hash)
     return made
+
+
+def _runs(changes: list[Change]) -> list[list[Change]]:
+    """``changes`` cut, in order, into runs that each fit in a batch.
+
+    A row holding a large file part (its columns share a timestamp) makes a run of its
+    own, unmeasured: it always fits, with its case's consent. ``split_changes`` would find
+    that out by deflating runs of several parts (~1 MB) for every batch: cutting a 20 MB
+    file took 25 s that way on this machine, ~4 s this way.
+    """
+    large = {(c.hlc, c.tbl, c.row_id) for c in changes if _large_part(c)}
+    runs: list[list[Change]] = []
+    group: list[Change] = []
+
+    def cut_group() -> None:
+        start = 0
+        for run in split_changes([c.to_json() for c in group]):
+            runs.append(group[start : start + len(run)])
+            start += len(run)
+        group.clear()
+
+    for change in changes:
+        row = (change.hlc, change.tbl, change.row_id)
+        if row not in large:
+            group.append(change)
+            continue
+        if group:
+            cut_group()
+        last = runs[-1][-1] if runs else None
+        if last is not None and (last.hlc, last.tbl, last.row_id) == row:
+            runs[-1].append(change)
+        else:
+            runs.append([change])
+    if group:
+        cut_group()
+    return runs
+
+
+def _large_part(change: Change) -> bool:
+    return (
+        change.tbl == FILE_PARTS
+        and isinstance(change.value, bytes)
+        and LARGE_VALUE <= len(change.value) <= ATTACHMENT_PART_BYTES
+    )
 
 
 def _store(db: sqlite_utils.Database, signed: SignedBatch, count: int) -> None:
