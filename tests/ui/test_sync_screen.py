@@ -4,6 +4,7 @@ screen in Khmer and Arabic."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,11 @@ from pytestqt.qtbot import QtBot
 from mrc_desktop.hub.bundles import export_return_bundle, hub_relay, import_desk_bundle
 from mrc_desktop.hub.certs import make_self_signed
 from mrc_desktop.hub.cli import desk_approve, desk_revoke
+from mrc_desktop.hub.content import publish_folder
+from mrc_desktop.storage.paths import content_dir, shipped_content_dir
 from mrc_desktop.sync.client import enrol, fingerprint_of_pem
+from mrc_desktop.sync.content_install import ContentInfo, installed_content
+from mrc_desktop.sync.content_pack import build_pack
 from mrc_desktop.sync.outbox import fill_outbox, pending
 from mrc_desktop.sync.state import load_state, require_identity
 from mrc_desktop.ui.background import stop_all
@@ -26,7 +31,7 @@ from mrc_desktop.ui.cases.session import CaseSession
 from mrc_desktop.ui.context import AppContext
 from mrc_desktop.ui.sync import words
 from mrc_desktop.ui.sync.jobs import CANCELLED, OFFLINE, OK, ImportOutcome, Network, SyncOutcome
-from mrc_desktop.ui.sync.service import ENROL, EXPORT, IMPORT, SYNC, SyncService
+from mrc_desktop.ui.sync.service import CONTENT, ENROL, EXPORT, IMPORT, SYNC, SyncService
 from mrc_desktop.ui.sync.sync_screen import SyncScreen
 from tests.sync.test_client import GIVEN, HUB_URL, NO_WAIT, Hub, enrolled_desk, make_hub, sync
 
@@ -467,6 +472,69 @@ def test_a_file_that_is_not_a_bundle_changes_nothing_and_says_why(
     assert failed.args is not None and failed.args[0] == IMPORT
     assert screen.usb.message.text().startswith("Nothing from this bundle was applied: ")
     assert load_state(case_session.db) == before
+
+
+# --- content ------------------------------------------------------------------------------
+
+MINI = ("en/keep-your-passport.md", "en/checking-an-agency.md", "countries/MY.toml")
+
+
+def mini_content(word: str) -> dict[str, bytes]:
+    """A few real content files, with ``word`` in the passport article."""
+    files = {path: (shipped_content_dir() / path).read_bytes() for path in MINI}
+    article = MINI[0]
+    files[article] = files[article].replace(b"Your passport is yours.", word.encode())
+    return files
+
+
+def test_a_content_pack_from_a_file_installs_while_the_case_log_is_locked(
+    qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession, tmp_path: Path
+) -> None:
+    join(case_session, hub)  # enrolment keeps the hub's key for checking packs
+    case_session.lock()
+    panel = screen.content
+    assert panel.isVisible()  # content is public: no log-in needed
+    assert "came with MRC Desk" in panel.in_use.text()
+    pack = tmp_path / "content-2.mrcpack"
+    when = "2026-11-20T08:00:00Z"
+    pack.write_bytes(build_pack(mini_content("Zanzibarite."), hub.identity, 2, when))
+    bad = tmp_path / "content-2-cut.mrcpack"
+    bad.write_bytes(pack.read_bytes()[:-200])  # a copy cut short
+
+    before = installed_content()
+    with qtbot.waitSignal(screen.service.job_failed, timeout=JOB_MS):
+        assert panel.install(bad)
+    assert panel.message.text().startswith("This content update was not installed: ")
+    assert installed_content() == before and content_dir() == before.root
+
+    info = run_job(qtbot, screen.service, lambda: panel.install(pack), CONTENT)
+    assert isinstance(info, ContentInfo) and (info.version, info.source) == (2, "pack")
+    assert content_dir() == info.root
+    assert b"Zanzibarite." in (content_dir() / MINI[0]).read_bytes()
+    assert panel.message.text().startswith("Content version 2 is installed.")
+    assert panel.in_use.text() == "Version 2, published by the hub on November 20, 2026."
+
+    with qtbot.waitSignal(screen.service.job_failed, timeout=JOB_MS):
+        assert panel.install(pack)  # the same version again
+    assert "not installed" in panel.message.text() and installed_content().version == 2
+
+
+def test_sync_now_brings_the_content_the_hub_published(
+    qtbot: QtBot, screen: SyncScreen, hub: Hub, case_session: CaseSession, tmp_path: Path
+) -> None:
+    join(case_session, hub)
+    screen.refresh()
+    folder = tmp_path / "content"
+    shutil.copytree(shipped_content_dir(), folder)
+    published = publish_folder(hub.storage, folder)
+    outcome = sync_now(qtbot, screen)
+    update = outcome.report.content
+    assert update is not None and update.installed
+    assert installed_content().version == published.version
+    assert screen.content.message.text().startswith(
+        f"Content version {published.version} is installed."
+    )
+    assert f"Version {published.version}, published by the hub" in screen.content.in_use.text()
 
 
 # --- states and languages -----------------------------------------------------------------

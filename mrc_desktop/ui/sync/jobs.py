@@ -2,7 +2,8 @@
 
 Each job gets a freshly opened connection to the case store (the session's connection
 belongs to the UI thread), calls the same functions as ``mrc enrol`` and ``mrc sync`` —
-``sync.client.enrol``, ``sync_with_hub``, ``outbox.export_bundle``, ``inbox.import_bundle`` —
+``sync.client.enrol``, ``sync_with_hub``, ``outbox.export_bundle``, ``inbox.import_bundle``,
+and ``content_install.install_pack`` as ``mrc content install`` does (no case store) —
 and returns what the screen needs to say how it went. Nothing here formats text for a
 person; ``words.py`` does, in the interface language.
 """
@@ -26,6 +27,7 @@ from mrc_desktop.sync.client import (
     fingerprint_of_pem,
     sync_with_hub,
 )
+from mrc_desktop.sync.content_install import ContentInfo, install_pack
 from mrc_desktop.sync.inbox import BundleImport, import_bundle
 from mrc_desktop.sync.merge import cases_edited_at_two_desks
 from mrc_desktop.sync.outbox import BundleExport, export_bundle
@@ -153,3 +155,15 @@ def run_import(db: sqlite_utils.Database, source: Path) -> ImportOutcome:
     before = cases_edited_at_two_desks(db)
     done = import_bundle(db, require_identity(db), source)
     return ImportOutcome(done, len(cases_edited_at_two_desks(db) - before))
+
+
+def run_install(
+    source: Path, cancelled: Callable[[], bool], progress: Callable[[Progress], None]
+) -> ContentInfo:
+    """Check a content pack file and make it the content in use (then re-index). Raises
+    ``ContentPackError`` with a one-line reason; the content in use is unchanged then."""
+
+    def step(stage: str, done: int, total: int) -> None:
+        progress(Progress("index" if stage == "index" else "content", done, total))
+
+    return install_pack(source, progress=step, cancelled=cancelled)

@@ -44,41 +44,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("mrc_desktop.sync")
 
 SYNC, ENROL, FINGERPRINT, EXPORT, IMPORT = "sync", "enrol", "fingerprint", "export", "import"
+CONTENT = "content"
 FIRST_TRY_MS = 20_000  # after the case log opens: let the unlock settle first
 MAX_BACKOFF_MS = 60 * 60_000
 
 
 class SyncJob(Task):
-    """A ``Task`` that gets the jobs' connection first (opening it the first time), can be
-    cancelled (``stop_all`` on quit cancels it), and reports progress as a queued signal."""
+    """A ``Task`` that can be cancelled (``stop_all`` on quit cancels it) and reports
+    progress as a queued signal; ``work(job)`` runs on the worker thread."""
 
     progressed = Signal(object)
 
-    def __init__(
-        self,
-        kind: str,
-        connection: Callable[[], sqlite_utils.Database],
-        work: Callable[[sqlite_utils.Database, SyncJob], Any],
-    ) -> None:
+    def __init__(self, kind: str, work: Callable[[SyncJob], Any]) -> None:
         self.kind = kind
-        self._connection = connection
-        self._job = work
         self._stop = threading.Event()
-        super().__init__(self._with_connection)
+        super().__init__(partial(work, self))
 
     def cancel(self) -> None:
         self._stop.set()
 
     def cancelled(self) -> bool:
         return self._stop.is_set()
-
-    def _with_connection(self) -> Any:
-        db = self._connection()
-        try:
-            return self._job(db, self)
-        finally:
-            if db.conn.in_transaction:  # never leave a snapshot or a lock behind
-                db.conn.rollback()
 
 
 class SyncService(QObject):
@@ -143,12 +129,28 @@ class SyncService(QObject):
         return self.network or Network()
 
     def start(self, kind: str, work: Callable[[sqlite_utils.Database, SyncJob], Any]) -> bool:
-        """Run ``work(db, job)`` on a worker thread with its own connection; False when
-        another job runs or the case log is not open."""
-        if self.job is not None or not self.store_open:
+        """Run ``work(db, job)`` on a worker thread with the jobs' own connection; False
+        when another job runs or the case log is not open."""
+        if not self.store_open:
             return False
-        opener = partial(self._connection, self.session.passphrase)
-        job = SyncJob(kind, opener, work)
+        passphrase = self.session.passphrase
+
+        def with_store(job: SyncJob) -> Any:
+            db = self._connection(passphrase)
+            try:
+                return work(db, job)
+            finally:
+                if db.conn.in_transaction:  # never leave a snapshot or a lock behind
+                    db.conn.rollback()
+
+        return self.start_without_store(kind, with_store)
+
+    def start_without_store(self, kind: str, work: Callable[[SyncJob], Any]) -> bool:
+        """Run ``work(job)`` on a worker thread (content packs: public, no case log needed);
+        False when another job runs."""
+        if self.job is not None:
+            return False
+        job = SyncJob(kind, work)
         job.done.connect(self._done)
         job.failed.connect(self._failed)
         job.progressed.connect(self.progressed)

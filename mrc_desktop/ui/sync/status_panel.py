@@ -277,7 +277,7 @@ class StatusPanel(Translatable, QWidget):
         if not isinstance(progress, Progress):
             return
         self._progress = progress
-        if progress.stage == "push" and progress.total:
+        if progress.stage != "pull" and progress.total:
             self.progress.setRange(0, progress.total)
             self.progress.setValue(progress.done)
         else:

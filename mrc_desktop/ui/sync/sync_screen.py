@@ -18,6 +18,7 @@ from mrc_desktop.i18n import _
 from mrc_desktop.ui.cases.session import MISSING, UNLOCKED
 from mrc_desktop.ui.cases.unlock_page import UnlockPage
 from mrc_desktop.ui.context import AppContext
+from mrc_desktop.ui.sync.content_panel import ContentPanel
 from mrc_desktop.ui.sync.enrol_panel import EnrolPanel, WaitingPanel
 from mrc_desktop.ui.sync.status import JOINED, WAITING, SyncStatus, read_status
 from mrc_desktop.ui.sync.status_panel import StatusPanel
@@ -82,10 +83,16 @@ class SyncScreen(Translatable, QWidget):
         self.stack = QStackedWidget()
         for page in (self.set_up_first, self.unlock, self.enrol, self.waiting, joined):
             self.stack.addWidget(page)
+        self.content = ContentPanel(self.service, ctx)  # public: shown whatever the log's state
+        pages = QWidget()
+        pages_layout = QVBoxLayout(pages)
+        pages_layout.setContentsMargins(0, 0, 0, 0)
+        pages_layout.addWidget(self.stack, 1)
+        pages_layout.addWidget(self.content)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.stack)
+        scroll.setWidget(pages)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.subtitle)
@@ -139,6 +146,7 @@ class SyncScreen(Translatable, QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
+        self.content.refresh()
         self.clock.start()
         super().showEvent(event)
 

@@ -15,8 +15,10 @@ from babel.dates import format_timedelta
 from mrc_desktop import i18n
 from mrc_desktop.i18n import _, ngettext
 from mrc_desktop.sync.client import HubError, HubUnreachable, Progress, TlsPinError
-from mrc_desktop.ui.locale_format import native_zero, show_datetime, show_number
+from mrc_desktop.sync.content_install import SHIPPED, ContentInfo
+from mrc_desktop.ui.locale_format import native_zero, show_date, show_datetime, show_number
 from mrc_desktop.ui.sync.jobs import CANCELLED, CERTIFICATE, OFFLINE, OK, REFUSED, SyncOutcome
+from mrc_desktop.ui.sync.status import parse_time
 
 CLOCK_WARN_S = 300
 
@@ -63,6 +65,13 @@ def stage(progress: Progress | None) -> str:
         return _("Sending changes: part {done} of {total}…").format(
             done=show_number(progress.done), total=show_number(total)
         )
+    if progress.stage == "content":
+        # TRANSLATORS: content = the library articles, country profiles and fee rules.
+        return _("Checking the content update: file {done} of {total}…").format(
+            done=show_number(progress.done), total=show_number(progress.total or progress.done)
+        )
+    if progress.stage == "index":
+        return _("Updating the library's search index…")
     return ngettext(
         "Receiving and applying changes from other desks: {count} part so far…",
         "Receiving and applying changes from other desks: {count} parts so far…",
@@ -175,3 +184,32 @@ def enrol_problem(exc: BaseException) -> str:
         # TRANSLATORS: {reason} is the hub's explanation, in English.
         return _("The hub did not accept this desk: {reason}").format(reason=str(exc))
     return failed(exc)
+
+
+def content_in_use(info: ContentInfo) -> str:
+    """Which content the library, countries and fee checker read."""
+    if info.source == SHIPPED and not info.version:
+        return _("The content that came with MRC Desk.")
+    if info.source == SHIPPED:
+        return _("The content that came with MRC Desk (version {version}).").format(
+            version=show_number(info.version)
+        )
+    published = parse_time(info.published_at)
+    if published is None:
+        return _("Version {version}, from the hub.").format(version=show_number(info.version))
+    return _("Version {version}, published by the hub on {date}.").format(
+        version=show_number(info.version), date=show_date(published.date(), "long")
+    )
+
+
+def content_installed(info: ContentInfo) -> str:
+    return _(
+        "Content version {version} is installed. Restart MRC Desk to see it on every screen."
+    ).format(version=show_number(info.version))
+
+
+def content_refused(reason: str) -> str:
+    # TRANSLATORS: {reason} explains why, in English.
+    return _(
+        "This content update was not installed: {reason}. The content in use has not changed."
+    ).format(reason=reason)
