@@ -120,6 +120,7 @@ class EnrolPanel(Translatable, QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
+        # TRANSLATORS: join = enrol this computer (a "desk") with the hub, the network's server.
         self.box.setTitle(_("Join the hub"))
         self.intro.setText(
             _(
@@ -313,6 +314,7 @@ class WaitingPanel(Translatable, QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
+        # TRANSLATORS: the hub admin = the person who runs the network's server.
         self.box.setTitle(_("Waiting for the hub admin"))
         self.copy_button.setText(_("&Copy the code"))
         self.check_button.setText(_("C&heck again"))

@@ -120,6 +120,8 @@ class StatusPanel(Translatable, QWidget):
             "last": _("Last successful sync"),
             "waiting": _("Waiting to be sent"),
             "kept": _("Kept on this computer"),
+            # TRANSLATORS: a "desk" is one computer running MRC Desk; these cases were
+            # changed on two of them before they synced (a conflict to review).
             "conflicts": _("Edited at two desks"),
             "auto": _("Automatic sync"),
         }
