@@ -167,10 +167,11 @@ def restore_command(args: argparse.Namespace) -> int:
         answer = sys.stdin.readline()
         return answer.strip().lower() in ("y", "yes")
 
+    new_desk = _NewDesk()
     passphrase = read_passphrase("Backup passphrase: ")
     try:
         result = restore_case_store(
-            paths, args.file, passphrase, CLI_USER, None if args.yes else confirm
+            paths, args.file, passphrase, CLI_USER, None if args.yes else confirm, new_desk.run
         )
     except (BackupError, DatabaseTooNewError) as exc:
         print(f"mrc: {exc}", file=sys.stderr)
@@ -182,7 +183,26 @@ def restore_command(args: argparse.Namespace) -> int:
     print(f"restored {result.restored_from} to {result.target}")
     if result.moved_aside is not None:
         print(f"moved aside to {result.moved_aside}: {', '.join(result.moved_files)}")
+    if new_desk.hub_url:
+        print(
+            f"sync: the restored store is a new desk for the hub {new_desk.hub_url}; run"
+            " mrc enrol --hub URL and ask the hub admin to approve it (the old desk's batches"
+            " reach it through the hub)"
+        )
     return 0
+
+
+class _NewDesk:
+    """Runs ``sync.restore.start_as_new_desk`` on the checked copy; remembers the hub."""
+
+    hub_url: str | None = None
+
+    def run(self, db: sqlite_utils.Database) -> None:
+        from mrc_desktop.sync.restore import start_as_new_desk
+        from mrc_desktop.sync.state import load_state
+
+        self.hub_url = load_state(db).hub_url
+        start_as_new_desk(db)
 
 
 # -- cases list ---------------------------------------------------------------------

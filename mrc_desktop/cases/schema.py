@@ -369,6 +369,22 @@ def _m0006(db: sqlite_utils.Database) -> None:
     install(db, SYNCED_TABLES)
 
 
+# A store restored from a backup writes under a new replica id (sync/restore.py): the
+# replica ids it wrote under before are its retired ones, and their changes it holds that
+# the hub may not have are still its to send, from ``send_cursor`` on.
+RETIRED_REPLICAS_DDL = (
+    """create table sync_retired_replicas (
+        replica_id text primary key, send_cursor text not null default '',
+        retired_at text not null)""",
+)
+
+
+@migrations(name="0007_retired_replicas")
+def _m0007(db: sqlite_utils.Database) -> None:
+    for sql in RETIRED_REPLICAS_DDL:
+        db.execute(sql)
+
+
 def insert_attachment_parts(
     db: sqlite_utils.Database,
     attachment_id: str,

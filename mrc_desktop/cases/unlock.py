@@ -152,16 +152,20 @@ def restore_case_store(
     passphrase: str,
     user: User,
     confirm: Callable[[], bool] | None = None,
+    prepare: Callable[[sqlite_utils.Database], None] | None = None,
 ) -> backup.RestoreResult | None:
     """Check ``backup_file`` and put it in place of ``paths.cases_db`` (see ``backup.restore``).
 
     The restored store gets a ``restore`` audit row naming the backup, written into the
-    checked copy before it goes into place. A wrong passphrase is an ``UnlockError``; a
+    checked copy before it goes into place, and ``prepare`` (the sync layer's
+    ``start_as_new_desk``) runs there too. A wrong passphrase is an ``UnlockError``; a
     damaged backup a ``BackupError``, one from a newer app a ``DatabaseTooNewError``.
     """
 
     def record(db: sqlite_utils.Database) -> None:
         CaseRepository(db, user, desk_id_of(paths)).record("restore", None, new=backup_file.name)
+        if prepare is not None:
+            prepare(db)
 
     try:
         return backup.restore(

@@ -211,6 +211,11 @@ class PeersResponse(BaseModel):
     centre_id: str
     desks: list[PeerDesk] = Field(description="the centre's approved desks, the caller included")
     revoked: list[str] = Field(description="ids of the centre's revoked desks")
+    revoked_desks: list[PeerDesk] = Field(
+        default_factory=list,
+        description="the revoked desks' certificates: their batches the hub holds were all"
+        " received while they were approved, and desks accept those",
+    )
 
 
 class ContentLatest(BaseModel):

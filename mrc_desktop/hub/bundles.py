@@ -148,15 +148,17 @@ def export_return_bundle(
 
     ``has`` is what the desk reported holding (its bundle's manifest); without it every
     stored batch of the centre's other desks is sent from the start (the desk skips those it
-    holds). Batches of revoked desks are left out: the desk is told they are revoked and
-    could not accept them. What does not fit under ``max_bytes`` waits for the next bundle;
+    holds). Batches of revoked desks go too (all were received while they were approved;
+    the peers carry their certificates, see ``HubRelay.centre_peers``). What does not fit
+    under ``max_bytes`` waits for the next bundle;
     the batches are taken in the order the hub stored them, so each origin's stay
     consecutive. ``target`` may be a folder: the file is then named after the desk and time.
     """
     desk = _approved_desk(storage, desk_id)
     centre_id = str(desk.centre_id)
     peers = relay.centre_peers(storage, centre_id)
-    senders = {entry["desk_id"] for entry in peers["desks"]} - {desk.id}
+    listed = [*peers["desks"], *peers["revoked_desks"]]
+    senders = {entry["desk_id"] for entry in listed} - {desk.id}
     start = {origin: link.seq for origin, link in (has or {}).items()}
     budget = max_bytes - FRAME_RESERVE - len(canonical_json(peers))
     sealed: list[bytes] = []

@@ -9,6 +9,7 @@
     mrc-hub alerts                       exit 1 when there are any
     mrc-hub content publish DIR          check DIR, sign it as the next content pack
     mrc-hub content list
+    mrc-hub content export [--version N] OUT   a published pack, for a USB stick
     mrc-hub bundle import IN [--reply OUT]   a desk's USB bundle; --reply writes its answer
     mrc-hub bundle export --desk ID OUT      a return bundle for a desk (OUT: file or folder)
 

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from mrc_desktop.hub.storage import ContentPackInfo, HubStorage
+from mrc_desktop.storage.files import atomic_write_bytes
 from mrc_desktop.storage.paths import SHIPPED_VERSION_FILE, shipped_content_version
 from mrc_desktop.sync.content_check import check_content_folder
+from mrc_desktop.sync.content_pack import SUFFIX as PACK_SUFFIX
 from mrc_desktop.sync.content_pack import ContentPackError, build_pack, folder_files
 from mrc_desktop.sync.content_unpack import read_pack
 from mrc_desktop.sync.keys import Identity
@@ -88,12 +90,39 @@ def add_parsers(commands: Any, db: argparse.ArgumentParser) -> None:
     )
     publish.add_argument("dir", type=Path, metavar="DIR", help="a content folder")
     content.add_parser("list", parents=[db], help="published content packs")
+    export = content.add_parser(
+        "export", parents=[db], help="write a published pack to a file (a USB stick for desks)"
+    )
+    export.add_argument("out", type=Path, metavar="OUT", help="the .mrcpack file, or a folder")
+    export.add_argument("--version", type=int, help="which pack (default: the newest)")
 
 
 def run(storage: HubStorage, args: argparse.Namespace) -> int:
     if args.action == "publish":
         return publish_command(storage, args.dir)
+    if args.action == "export":
+        return export_command(storage, args.out, args.version)
     return list_command(storage)
+
+
+def export_command(storage: HubStorage, out: Path, version: int | None) -> int:
+    """Copy a stored pack, byte for byte, to ``out`` (written whole or not at all): desks
+    that never reach the hub install it with ``mrc content install``."""
+    info = storage.latest_content_pack() if version is None else None
+    wanted = version if version is not None else (info.version if info else None)
+    data = None if wanted is None else storage.content_pack_data(wanted)
+    if wanted is None or data is None:
+        what = "no content pack published" if wanted is None else f"no content pack {wanted}"
+        print(f"mrc-hub: {what}", file=sys.stderr)
+        return 1
+    target = out / f"content-{wanted}{PACK_SUFFIX}" if out.is_dir() else out
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        print(f"mrc-hub: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote content pack {wanted} to {target} ({len(data):,} bytes)")
+    return 0
 
 
 def publish_command(storage: HubStorage, folder: Path) -> int:

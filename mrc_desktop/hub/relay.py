@@ -163,6 +163,11 @@ class HubRelay:
                 if d.status is DeskStatus.APPROVED and d.certificate is not None
             ],
             "revoked": [d.id for d in desks if d.status is DeskStatus.REVOKED],
+            "revoked_desks": [
+                {"desk_id": d.id, "certificate": d.certificate}
+                for d in desks
+                if d.status is DeskStatus.REVOKED and d.certificate is not None
+            ],
         }
 
     def reseal_for(self, desk: Desk, signed: bytes) -> bytes:

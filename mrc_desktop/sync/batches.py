@@ -372,6 +372,22 @@ def _parse_signed_head(signed: bytes) -> tuple[str, int, bytes, int, bytes, byte
     return origin, seq, prev, count, payload, signed[: pos + payload_len]
 
 
+def own_batch_changes(signed: bytes) -> list[dict[str, Any]]:
+    """The changes of a signed batch this desk made itself and kept in its own (encrypted)
+    outbox: read without checking the signature, which only the desk's own key made.
+
+    For a store restored from a backup, which must know which of its changes its unsent
+    batches held (``sync/restore.py``); never for anything received.
+    """
+    _origin, _seq, _prev, count, payload, _body = _parse_signed_head(bytes(signed))
+    return _inflate_changes(payload, count)
+
+
+def prev_hash_of(signed: bytes) -> bytes:
+    """The hash of the batch a signed batch follows (structure only, no signature check)."""
+    return _parse_signed_head(bytes(signed))[2]
+
+
 def open_batch(identity: Identity, peers: Peers, data: bytes) -> Batch:
     """Unseal and verify a batch addressed to `identity`; the chain is not checked here.
 

@@ -64,6 +64,7 @@ _MANIFEST_KEYS = {
 }
 _PEERS_KEY = "peers"  # optional: old bundles (and every desk's) have no peers
 _PEERS_KEYS = {"centre_id", "desks", "hub_key", "revoked"}
+_PEERS_OPTIONAL = {"revoked_desks"}  # revoked desks' certificates (hubs before it: absent)
 _PEER_DESK_KEYS = {"certificate", "desk_id"}
 
 
@@ -443,21 +444,27 @@ def _has(value: Any) -> dict[str, ChainLink]:
 
 def _peers(value: Any) -> dict[str, Any]:
     """The shape of ``GET /v1/peers``'s answer; what it says is checked by the desk."""
-    if not isinstance(value, dict) or set(value) != _PEERS_KEYS:
+    if (
+        not isinstance(value, dict)
+        or not _PEERS_KEYS <= set(value) <= _PEERS_KEYS | _PEERS_OPTIONAL
+    ):
         raise BundleError(
             f"manifest: peers must be an object with {', '.join(sorted(_PEERS_KEYS))}"
+            f" (and optionally {', '.join(sorted(_PEERS_OPTIONAL))})"
         )
     for key in ("centre_id", "hub_key"):
         if not isinstance(value[key], str) or not 0 < len(value[key]) <= MAX_NAME_CHARS:
             raise BundleError(f"manifest: peers.{key} must be a short text")
-    desks, revoked = value["desks"], value["revoked"]
-    if not isinstance(desks, list) or not all(
-        isinstance(d, dict)
-        and set(d) == _PEER_DESK_KEYS
-        and all(isinstance(d[k], str) for k in _PEER_DESK_KEYS)
-        for d in desks
-    ):
-        raise BundleError("manifest: peers.desks must be a list of {desk_id, certificate}")
+    revoked = value["revoked"]
+    for key in ("desks", "revoked_desks"):
+        listed = value.get(key, [])
+        if not isinstance(listed, list) or not all(
+            isinstance(d, dict)
+            and set(d) == _PEER_DESK_KEYS
+            and all(isinstance(d[k], str) for k in _PEER_DESK_KEYS)
+            for d in listed
+        ):
+            raise BundleError(f"manifest: peers.{key} must be a list of {{desk_id, certificate}}")
     if not isinstance(revoked, list) or not all(isinstance(r, str) for r in revoked):
         raise BundleError("manifest: peers.revoked must be a list of desk ids")
     return value

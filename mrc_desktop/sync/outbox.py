@@ -166,9 +166,9 @@ def _fill_round(
     db: sqlite_utils.Database, identity: Identity, desk_id: str, chunk: int, result: FillResult
 ) -> bool:
     """One round of at most ``chunk`` new changes; True when more may wait."""
-    state = load_state(db)
     me = replica_id(db)
-    new = changes_since(db, {me: state.send_cursor}, limit=chunk, only=[me])
+    mine = own_cursors(db)
+    new = changes_since(db, mine, limit=chunk, only=list(mine))
     cases = _Cases(db)
     sending: list[Change] = []
     held: set[str] = set()
@@ -178,20 +178,20 @@ def _fill_round(
             sending.append(change)
         else:
             held.add(case_id)
-    upto = change_key(new[-1]) if new else _cursor_key(state.send_cursor)
+    upto = change_key(new[-1]) if new else max(_cursor_key(c) for c in mine.values())
     released = [
         case_id
         for (case_id,) in db.execute("select case_id from sync_consent where held = 1")
         if case_id not in held and cases.allowed(case_id)
     ]
     for case_id in released:
-        sending += cases.history(me, case_id, upto)
+        for origin in mine:
+            sending += cases.history(origin, case_id, upto)
     sending, moved = _files_into_parts(db, sorted(set(sending), key=change_key))
     sending, deferred = _defer_large(db, sending)
     _mark(db, held, released)
-    batches = _cut(db, identity, desk_id, me, cases, sending)
-    if new:
-        update_state(db, send_cursor=" ".join(change_key(new[-1])))
+    batches = _cut(db, identity, desk_id, frozenset(mine), cases, sending)
+    _advance_cursors(db, me, new)
     result.batches += batches
     result.changes += len(sending)
     result.deferred += deferred
@@ -200,6 +200,31 @@ def _fill_round(
     result.released_cases |= set(released)
     # Moved files' parts are new changes after the cursor: the next round sends them.
     return len(new) >= chunk or moved > 0
+
+
+def own_cursors(db: sqlite_utils.Database) -> dict[str, str]:
+    """The replica ids whose changes are this desk's to send, each with its send cursor: the
+    store's own, and those it wrote under before it was restored from a backup (their
+    changes the hub may not have; see ``sync/restore.py``)."""
+    found = {replica_id(db): load_state(db).send_cursor}
+    for origin, cursor in db.execute("select replica_id, send_cursor from sync_retired_replicas"):
+        found.setdefault(origin, cursor)
+    return found
+
+
+def _advance_cursors(db: sqlite_utils.Database, me: str, new: Sequence[Change]) -> None:
+    last: dict[str, Change] = {}
+    for change in new:  # in change order: the last one of each origin is its cursor
+        last[change.origin] = change
+    for origin, change in last.items():
+        cursor = " ".join(change_key(change))
+        if origin == me:
+            update_state(db, send_cursor=cursor)
+        else:
+            db.execute(
+                "update sync_retired_replicas set send_cursor = ? where replica_id = ?",
+                [cursor, origin],
+            )
 
 
 def _retry_deferred_files(db: sqlite_utils.Database) -> list[Change]:
@@ -303,7 +328,7 @@ def _consent_winner(db: sqlite_utils.Database, case_id: str) -> Change | None:
 
 def _with_consent(
     db: sqlite_utils.Database,
-    me: str,
+    mine: frozenset[str],
     cases: _Cases,
     run: Sequence[Change],
     sent: dict[str, str],
@@ -316,7 +341,7 @@ def _with_consent(
     touched = {case_id for c in run if (case_id := cases.owner(c)) is not None}
     for case_id in sorted(touched):
         winner = _consent_winner(db, case_id)
-        if winner is None or winner.origin != me:
+        if winner is None or winner.origin not in mine:
             continue  # another desk's consent reached this desk through the hub: it has it
         if winner.hlc not in present and sent.get(case_id) != winner.hlc:
             extra.append(winner)
@@ -332,7 +357,7 @@ def _cut(
     db: sqlite_utils.Database,
     identity: Identity,
     desk_id: str,
-    me: str,
+    mine: frozenset[str],
     cases: _Cases,
     changes: list[Change],
 ) -> int:
@@ -349,7 +374,7 @@ def _cut(
         part = [c for c in queue.pop(0) if not _consent_sent(c, sent)]
         if not part:
             continue
-        batch_changes, now_sent = _with_consent(db, me, cases, part, sent)
+        batch_changes, now_sent = _with_consent(db, mine, cases, part, sent)
         try:
             signed = sign_batch(
                 identity, desk_id, link.seq + 1, link.hash, [c.to_json() for c in batch_changes]

@@ -235,13 +235,17 @@ def peer_list_from(state: SyncState, answer: Mapping[str, Any]) -> tuple[list[st
         raise PeerListError("the hub lists the desks of another centre")
     desks = answer.get("desks")
     revoked = answer.get("revoked")
-    if not isinstance(desks, list) or not isinstance(revoked, list):
+    revoked_desks = answer.get("revoked_desks", [])  # absent from hubs before it
+    if not all(isinstance(v, list) for v in (desks, revoked, revoked_desks)):
         raise PeerListError("the hub's list of desks is malformed")
-    certificates = [str(d.get("certificate")) for d in desks if isinstance(d, dict)]
+    assert isinstance(desks, list) and isinstance(revoked, list)
+    certificates = [
+        str(d.get("certificate")) for d in [*desks, *revoked_desks] if isinstance(d, dict)
+    ]
     return certificates, [str(r) for r in revoked]
 
 
-PeerRow = tuple[str, str | None, int]  # desk id, certificate (None once revoked), revoked
+PeerRow = tuple[str, str | None, int]  # desk id, certificate (if known), revoked
 
 
 def _peer_rows(
@@ -261,7 +265,7 @@ def _peer_rows(
         ).fetchall():
             if is_revoked or text is None:
                 gone.add(desk_id)
-            else:
+            if text is not None:
                 keep[desk_id] = text
     problems = []
     for index, text in enumerate(certificates):
@@ -272,7 +276,7 @@ def _peer_rows(
             continue
         keep[claims["desk_id"]] = text
     rows: list[PeerRow] = [(desk, text, 0) for desk, text in keep.items() if desk not in gone]
-    return rows + [(desk, None, 1) for desk in sorted(gone)], problems
+    return rows + [(desk, keep.get(desk), 1) for desk in sorted(gone)], problems
 
 
 def store_peers(
@@ -335,7 +339,9 @@ def _build_peers(state: SyncState, stored: list[PeerRow]) -> PeerList:
         rows.append((state.desk_id, state.certificate, 0))
     rows += stored
     for desk_id, text, is_revoked in rows:
-        if is_revoked or text is None:
+        if is_revoked:
+            revoked.add(desk_id)
+        if text is None:
             revoked.add(desk_id)
             continue
         try:
@@ -346,6 +352,9 @@ def _build_peers(state: SyncState, stored: list[PeerRow]) -> PeerList:
             continue
         if claims["desk_id"] == desk_id and key != hub:
             desks[desk_id] = key
+    # A revoked desk's key stays trusted for the batches the hub relays: the hub stopped
+    # taking any from it at the revocation, so all it holds came while it was approved.
     for desk_id in revoked:
-        desks.pop(desk_id, None)
+        if desk_id == state.desk_id:
+            desks.pop(desk_id, None)
     return PeerList(Peers(desks, {HUB_NAME: hub}), frozenset(revoked), tuple(problems))

@@ -216,7 +216,7 @@ def test_a_damaged_feed_item_changes_nothing_and_is_taken_again_next_time(
     assert dump(b.db) == dump(a.db)
 
 
-def test_a_desk_approved_meanwhile_is_learnt_and_a_revoked_ones_batches_skipped(
+def test_a_desk_approved_meanwhile_is_learnt_and_a_revoked_ones_batches_still_arrive(
     tmp_path: Path, hub: Hub
 ) -> None:
     a, b = enrolled_desk(tmp_path, "a", hub), enrolled_desk(tmp_path, "b", hub)
@@ -238,14 +238,39 @@ def test_a_desk_approved_meanwhile_is_learnt_and_a_revoked_ones_batches_skipped(
     assert synced(b, hub).received.batches == 1 and answers["peers"] == 2
     hub.rewrite = None
 
+    # A lost laptop is revoked after its last sync: what it sent while approved still
+    # reaches the other desks (the hub took nothing from it after the revocation).
     new_case(a, "Invented Worker Sokha")
     synced(a, hub)
     assert hub_cli(["desk", "revoke", desk_id(a), "--db", str(tmp_path / "hub.db")]) == 0
-    report = synced(b, hub)
-    assert (report.received.batches, report.revoked_skipped) == (0, 1)
-    names = {r[0] for r in b.db.execute("select person_name from cases")}
-    assert names == {"Invented Worker Dara"}
-    assert synced(b, hub).revoked_skipped == 0  # the cursor moved past it
+    c = enrolled_desk(tmp_path, "c", hub)
+    for desk in (b, c):
+        report = synced(desk, hub)
+        assert report.revoked_skipped == 0
+        names = {r[0] for r in desk.db.execute("select person_name from cases")}
+        assert names == {"Invented Worker Dara", "Invented Worker Sokha"}
+    assert synced(b, hub).received.batches == 0
+
+    # A hub that lists no certificate for a revoked desk (before revoked_desks existed):
+    # its batches cannot be checked, so they are skipped and counted, and the cursor moves.
+    new_case(a, "Invented Worker Kosal")  # never sent: a is refused
+    d = open_desk_enrolled_without_revoked_certificates(tmp_path, hub)
+    report = synced(d, hub)
+    assert (report.received.batches, report.revoked_skipped) == (0, 2)
+    assert synced(d, hub).revoked_skipped == 0
+
+
+def open_desk_enrolled_without_revoked_certificates(tmp_path: Path, hub: Hub) -> Desk:
+    def old_hub(request: httpx.Request, body: bytes) -> bytes:
+        if request.url.path != "/v1/peers":
+            return body
+        answer = json.loads(body)
+        answer.pop("revoked_desks")
+        return json.dumps(answer).encode()
+
+    desk = enrolled_desk(tmp_path, "d", hub)
+    hub.rewrite = old_hub
+    return desk
 
 
 def test_cancelling_keeps_what_was_sent_and_the_rest_goes_next_time(
