@@ -68,8 +68,9 @@ class Received:
     """The hub's answer to one of a desk's batches, whichever way it came.
 
     ``status`` is the HTTP answer: 201 stored, 200 stored before (a duplicate), 400 not a
-    batch of this desk for this slot, 409 another batch in the slot or a gap or fork, 422 a
-    change refused (format, clock, consent). ``detail`` says why it was refused.
+    batch of this desk for this slot, 403 a case of another centre, 409 another batch in the
+    slot or a gap or fork, 422 a change refused (format, clock, consent). ``detail`` says
+    why it was refused.
     """
 
     status: int
@@ -148,6 +149,8 @@ class HubRelay:
             return Received(409, result.reason, result)
         if result.outcome is PutOutcome.NO_CONSENT:
             return Received(422, result.reason, result)
+        if result.outcome is PutOutcome.OTHER_CENTRE:
+            return Received(403, result.reason, result)
         return Received(201 if result.outcome is PutOutcome.STORED else 200, "", result)
 
     def centre_peers(self, storage: HubStorage, centre_id: str) -> dict[str, Any]:
