@@ -35,7 +35,7 @@ from mrc_desktop.cases.unlock import desk_id_of
 from mrc_desktop.cases.users import create_user
 from mrc_desktop.cli import main as mrc
 from mrc_desktop.hub.app import create_app
-from mrc_desktop.hub.cli import bundle_import, desk_approve
+from mrc_desktop.hub.cli import bundle_import, desk_approve, desk_revoke
 from mrc_desktop.hub.storage import ConsentMark, HubStorage, PutOutcome, utc_now
 from mrc_desktop.hub.storage_sql import SqlHubStorage
 from mrc_desktop.storage.desk_store import DeskStore
@@ -287,6 +287,29 @@ def test_bundles_not_from_the_hub_or_not_for_this_desk_change_nothing(
 ) -> None:
     hub = scene.hub
     stranger = new_identity()  # enrolled nowhere
+    # Desk c of the same centre, revoked after its first batch reached the hub and b; then
+    # it writes a bundle of its own for b with a batch made after the revocation.
+    c = desk_at_home(scene.root, "c", hub)
+    new_case(c, "Invented Worker Kosal")
+    synced(c, hub)
+    assert desk_revoke(hub.storage, c.desk_id) == 0
+    new_case(c, "Invented Worker Kosal")
+    c_identity = require_identity(c.db)
+    c_first = hub.storage.feed(hub.centre, 0, 10, scene.b.desk_id)[-1]
+    assert c_first.origin == c.desk_id
+    after_revocation = sign_batch(
+        c_identity, c.desk_id, 2, bytes.fromhex(c_first.sha256), Replica().new_case()[1]
+    )
+    from_revoked = scene.root / "from-revoked.mrcbundle"
+    write_bundle(
+        from_revoked,
+        c_identity,
+        sender=c.desk_id,
+        recipient=scene.b.desk_id,
+        recipient_key=scene.b.key,
+        batches=[seal_batch(c_identity, scene.b.key, after_revocation.raw)],
+        has={},
+    )
     # Desk d of another centre, whose batch the hub keeps in that centre.
     hub.storage.add_centre("Centre South")
     d = desk_at_home(scene.root, "d", hub, "Centre South")
@@ -295,7 +318,7 @@ def test_bundles_not_from_the_hub_or_not_for_this_desk_change_nothing(
     south = next(c.id for c in hub.storage.centres() if c.name == "Centre South")
     [from_d] = [i.data for i in hub.storage.feed(south, 0, 10, None)]
     db = scene.b.open()
-    synced(scene.b, hub)  # b applies a's #2
+    synced(scene.b, hub)  # b learns that c is revoked (and applies a's #2)
     db.close()
     before = scene.b.files()
 
@@ -307,6 +330,7 @@ def test_bundles_not_from_the_hub_or_not_for_this_desk_change_nothing(
             scene.root / "x2.mrcbundle", [scene.fresh], to=scene.a), "for another desk or hub"),
         ("an unknown desk's batch", scene.return_bundle(
             scene.root / "x3.mrcbundle", [unknown]), "unknown desk"),
+        ("a revoked desk's own bundle", from_revoked, "unknown sender"),
         ("another centre's desk's batch", scene.return_bundle(
             scene.root / "x5.mrcbundle", [from_d]), "unknown desk"),
         ("an acknowledgement of a batch b never made", scene.return_bundle(
@@ -317,7 +341,8 @@ def test_bundles_not_from_the_hub_or_not_for_this_desk_change_nothing(
         code, said = scene.import_at_b(path, capsys)
         assert code == 1 and reason in said and HOSTILE in said, f"{what}: {said}"
         assert scene.b.files() == before, what
-    d.db.close()
+    for closed in (c, d):
+        closed.db.close()
 
 
 def test_every_flipped_byte_and_cut_of_a_feed_item_changes_nothing(scene: Scene) -> None:
