@@ -155,7 +155,10 @@ class HubRelay:
 
     def centre_peers(self, storage: HubStorage, centre_id: str) -> dict[str, Any]:
         """``GET /v1/peers``'s answer, also carried by return bundles: the hub key, the
-        centre, its approved desks' certificates (as issued) and its revoked desks' ids."""
+        centre, its approved desks' certificates (as issued), its revoked desks' ids, and
+        the revoked desks' certificates: a revoked desk cannot put anything here any more
+        (it gets 403), so every batch of it the hub holds came while it was approved, and
+        desks need its key to accept them — also those they receive after the revocation."""
         desks = storage.centre_desks(centre_id)
         return {
             "hub_key": b64(self.public.verify_key),
