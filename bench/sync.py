@@ -443,8 +443,10 @@ def load(hub: Hub, work: Path, args: argparse.Namespace, results: Results) -> No
         hub, work, args.load_desks, args.load_centres, args.load_batches,
         args.load_cases_per_batch, args.seed,
     )  # fmt: skip
+    hub_cpu = process_cpu(hub.http.process.pid)
     try:
         done = sync_load.push_at_once(hub.http_url, desks, args.load_concurrency, args.load_centres)
+        hub_cpu = process_cpu(hub.http.process.pid) - hub_cpu
     finally:
         for desk in desks:
             desk.db.close()
@@ -461,7 +463,8 @@ def load(hub: Hub, work: Path, args: argparse.Namespace, results: Results) -> No
     results.add(
         "  throughput",
         f"{len(latency) / done.wall_s:.1f} batches/s, {done.changes / done.wall_s:,.0f}"
-        f" changes/s, {kib(size / done.wall_s)}/s ({done.wall_s:.1f} s in all)",
+        f" changes/s, {kib(size / done.wall_s)}/s ({done.wall_s:.1f} s in all; the hub's"
+        f" process used {hub_cpu:.1f} s of CPU)",
     )
 
 
