@@ -14,7 +14,8 @@ Routes (the OpenAPI description is served at ``/openapi.json``):
                                         in the slot (an alert is recorded) or a gap or fork in
                                         the origin's chain, 422 a change refused (timestamp
                                         over 24 h ahead, a case without consent to sync),
-                                        413 too large, 403 not your origin
+                                        413 too large, 403 not your origin, or a
+                                        case of another centre (the whole batch)
 - ``GET  /v1/feed?cursor=N&limit=M``    the caller's centre's batches with hub_seq > N, other
                                         desks' only: {"batches": [{origin, seq, hub_seq, sha256,
                                         received_at, data (base64)}], "next_cursor", "more"};

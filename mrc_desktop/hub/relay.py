@@ -68,8 +68,9 @@ class Received:
     """The hub's answer to one of a desk's batches, whichever way it came.
 
     ``status`` is the HTTP answer: 201 stored, 200 stored before (a duplicate), 400 not a
-    batch of this desk for this slot, 409 another batch in the slot or a gap or fork, 422 a
-    change refused (format, clock, consent). ``detail`` says why it was refused.
+    batch of this desk for this slot, 403 a case of another centre, 409 another batch in the
+    slot or a gap or fork, 422 a change refused (format, clock, consent). ``detail`` says
+    why it was refused.
     """
 
     status: int
@@ -148,11 +149,16 @@ class HubRelay:
             return Received(409, result.reason, result)
         if result.outcome is PutOutcome.NO_CONSENT:
             return Received(422, result.reason, result)
+        if result.outcome is PutOutcome.OTHER_CENTRE:
+            return Received(403, result.reason, result)
         return Received(201 if result.outcome is PutOutcome.STORED else 200, "", result)
 
     def centre_peers(self, storage: HubStorage, centre_id: str) -> dict[str, Any]:
         """``GET /v1/peers``'s answer, also carried by return bundles: the hub key, the
-        centre, its approved desks' certificates (as issued) and its revoked desks' ids."""
+        centre, its approved desks' certificates (as issued), its revoked desks' ids, and
+        the revoked desks' certificates: a revoked desk cannot put anything here any more
+        (it gets 403), so every batch of it the hub holds came while it was approved, and
+        desks need its key to accept them — also those they receive after the revocation."""
         desks = storage.centre_desks(centre_id)
         return {
             "hub_key": b64(self.public.verify_key),

@@ -15,6 +15,12 @@ change the hub accepted (newest by HLC). A batch is stored only if every case it
 touches allows sync by its newest consent change, in the batch or stored
 (:func:`consent_refusals`); the check and the update run in the put's transaction.
 
+Centres: a case belongs to the centre whose desk's batch first touched it
+(``case_centres``, claimed in the put's transaction). A batch of another centre's desk
+touching it is refused whole (``OTHER_CENTRE``): a desk may write only its own centre's
+cases, and a case id learnt elsewhere (copied, guessed, from a restored store of another
+centre) cannot mix two centres' data at the hub.
+
 Both backends pass the same tests (``tests/hub/test_storage.py``); the API layer
 (:mod:`mrc_desktop.hub.app`) decides who may do what, the storage only keeps data
 consistent: a put is one transaction, a slot never changes once stored.
@@ -54,6 +60,7 @@ class PutOutcome(StrEnum):
     GAP = "gap"  # the origin's previous batch is not stored: refused
     FORK = "fork"  # it does not chain to the origin's stored previous batch: refused
     NO_CONSENT = "no_consent"  # it touches a case whose consent does not allow sync: refused
+    OTHER_CENTRE = "other_centre"  # it touches a case of another centre: refused
 
 
 GENESIS_HASH = "0" * 64
@@ -239,8 +246,10 @@ class HubStorage(abc.ABC):
         another one → ``CONFLICT``, the slot unchanged and an alert recorded (or counted
         again); a seq that is not the origin's last + 1 → ``GAP``; a ``prev_hash`` that is
         not the stored last batch's hash → ``FORK``; a touched case whose newest consent
-        (in the batch or stored) does not allow sync → ``NO_CONSENT``. Otherwise the batch
-        is stored, and its consent changes update the centre's ``case_consent``.
+        (in the batch or stored) does not allow sync → ``NO_CONSENT``; a touched case that
+        belongs to another centre → ``OTHER_CENTRE``. Otherwise the batch is stored, its
+        consent changes update the centre's ``case_consent``, and the cases no centre had
+        yet become this centre's.
         """
 
     @abc.abstractmethod
@@ -312,6 +321,16 @@ def describe_refusals(case_ids: Iterable[str]) -> str:
     return (
         f"consent does not allow sync for {noun} {', '.join(ids)}"
         " (no consent to sending it to the network hub is recorded); the whole batch is refused"
+    )
+
+
+def describe_other_centre(case_ids: Iterable[str]) -> str:
+    """Why a batch touching another centre's cases was refused (ids only, never a person)."""
+    ids = list(case_ids)
+    noun = "case" if len(ids) == 1 else "cases"
+    return (
+        f"{noun} {', '.join(ids)} belong{'s' if len(ids) == 1 else ''} to another centre;"
+        " a desk may only change its own centre's cases. The whole batch is refused"
     )
 
 

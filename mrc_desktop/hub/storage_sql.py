@@ -55,6 +55,7 @@ from mrc_desktop.hub.storage import (
     alert_from_row,
     consent_refusals,
     content_pack_from_row,
+    describe_other_centre,
     describe_refusals,
     desk_from_row,
     feed_item_from_row,
@@ -120,6 +121,20 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             " data {blob} not null)",
         ),
     ),
+    (
+        # Each case belongs to the centre whose desk's batch first touched it: a desk of
+        # another centre may not write to it (storage.py, "Centres"). Cases stored before
+        # are in case_consent (every stored batch's cases are); a case found there under
+        # two centres (possible only before this rule) goes to the first centre id.
+        "0004_case_centres",
+        (
+            "create table case_centres (case_id text primary key,"
+            " centre_id text not null references centres(id), first_seen text not null)",
+            "insert into case_centres (case_id, centre_id, first_seen)"
+            " select case_id, min(centre_id), 'before 0004_case_centres' from case_consent"
+            " group by case_id",
+        ),
+    ),
 )
 # Cases looked up per query when checking a batch's consent (a batch touches a few hundred).
 CONSENT_LOOKUP_CHUNK = 200
@@ -172,6 +187,14 @@ class Tx:
 def _centre_from_row(row: tuple[Any, ...]) -> Centre:
     centre_id, name, created_at = row
     return Centre(str(centre_id), str(name), str(created_at))
+
+
+class _RolledBack(Exception):
+    """A put refused after it wrote (the transaction must not commit): its result."""
+
+    def __init__(self, result: PutResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
 
 
 class SqlHubStorage(HubStorage):
@@ -353,6 +376,12 @@ class SqlHubStorage(HubStorage):
     # --- batches ------------------------------------------------------------------------------
 
     def put_batch(self, centre_id: str, batch: IncomingBatch, now: str) -> PutResult:
+        try:
+            return self._put_batch(centre_id, batch, now)
+        except _RolledBack as refused:
+            return refused.result
+
+    def _put_batch(self, centre_id: str, batch: IncomingBatch, now: str) -> PutResult:
         origin, seq, data = batch.origin, batch.seq, batch.data
         digest = sha256_hex(data)
         with self._transaction() as tx:
@@ -381,6 +410,11 @@ class SqlHubStorage(HubStorage):
             if no_consent:
                 reason = f"batch #{seq} of desk {origin}: {describe_refusals(no_consent)}"
                 return PutResult(PutOutcome.NO_CONSENT, 0, "", reason)
+            elsewhere = self._claim_cases(tx, centre_id, batch.cases, now)
+            if elsewhere:
+                reason = f"batch #{seq} of desk {origin}: {describe_other_centre(elsewhere)}"
+                # Raised, not returned: the claims made above for new cases are undone.
+                raise _RolledBack(PutResult(PutOutcome.OTHER_CENTRE, 0, "", reason))
             hub_seq = int(centre[0]) + 1
             tx.execute("update centres set last_hub_seq = ? where id = ?", hub_seq, centre_id)
             tx.execute(
@@ -422,6 +456,36 @@ class SqlHubStorage(HubStorage):
             now,
             now,
         )
+
+    def _claim_cases(self, tx: Tx, centre_id: str, case_ids: frozenset[str], now: str) -> list[str]:
+        """Record ``centre_id`` as the centre of the cases no centre has yet; return (sorted,
+        at most 3) those that belong to another centre.
+
+        Claim first, then read the owners: a concurrent put of another centre (PostgreSQL
+        locks only each centre's row) that claimed one of these cases first has committed
+        by the time the insert, which waited for its row, moves on, and the read sees it.
+        Sorted ids make concurrent claims take row locks in one order (no deadlock)."""
+        ids = sorted(case_ids)
+        elsewhere: list[str] = []
+        for start in range(0, len(ids), CONSENT_LOOKUP_CHUNK):
+            chunk = ids[start : start + CONSENT_LOOKUP_CHUNK]
+            rows = ", ".join("(?, ?, ?)" for _ in chunk)
+            tx.execute(
+                f"insert into case_centres (case_id, centre_id, first_seen) values {rows}"
+                " on conflict (case_id) do nothing",
+                *(value for case_id in chunk for value in (case_id, centre_id, now)),
+            )
+            marks = ", ".join("?" * len(chunk))
+            found = tx.all(
+                f"select case_id from case_centres where case_id in ({marks})"
+                " and centre_id <> ? order by case_id",
+                *chunk,
+                centre_id,
+            )
+            elsewhere += [str(row[0]) for row in found]
+            if len(elsewhere) >= 3:
+                break
+        return elsewhere[:3]
 
     def _chain_refusal(self, tx: Tx, batch: IncomingBatch) -> PutResult | None:
         """GAP or FORK if ``batch`` does not continue its origin's stored chain, else None."""

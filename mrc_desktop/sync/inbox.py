@@ -157,8 +157,11 @@ def import_bundle(
         carried.append((certificates, revoked))
         return preview.peers
 
+    # Only the hub writes a desk's bundles: a bundle signed by a desk — one revoked since,
+    # whose key the peers keep for the batches the hub relays — is from an unknown sender.
+    hub_only = Peers(desks={}, relays=peers.relays)
     bundle: Bundle = read_bundle(
-        path, identity, peers, load_chain(db), batch_peers=with_carried_peers
+        path, identity, hub_only, load_chain(db), batch_peers=with_carried_peers
     )
     received = Received(skipped=bundle.already_had)
     acknowledged = 0

@@ -40,6 +40,7 @@ from mrc_desktop.storage.change_capture import captured_tables
 from mrc_desktop.storage.database import write_transaction
 from mrc_desktop.sync.batches import (
     GENESIS,
+    MAX_BATCH_BYTES,
     BatchTooLarge,
     ChainLink,
     SignedBatch,
@@ -57,6 +58,8 @@ CHUNK_CHANGES = 20_000
 """Own changes read per round: an initial sync of a large store fills the outbox in steps."""
 BUNDLE_MARGIN = 1024 * 1024  # the manifest and framing of a bundle, generously
 LARGE_VALUE = 128 * 1024  # values shorter than this always fit in a batch
+EVENT_ROOM = 16 * 1024  # room left in a batch for the end of a row's event moved into it
+EVENT_ROOM_LIMIT = MAX_BATCH_BYTES - EVENT_ROOM
 CASES = "cases"
 CASE_COLUMN = "case_id"  # child tables name their case in this column
 FILES, FILE_CONTENT, FILE_PARTS = "attachments", "content", "attachment_parts"
@@ -414,9 +417,11 @@ def _runs(changes: list[Change]) -> list[list[Change]]:
 
     def cut_group() -> None:
         start = 0
-        for run in split_changes([c.to_json() for c in group]):
-            runs.append(group[start : start + len(run)])
+        pieces = []
+        for run in split_changes([c.to_json() for c in group], limit=EVENT_ROOM_LIMIT):
+            pieces.append(group[start : start + len(run)])
             start += len(run)
+        runs.extend(_events_whole(pieces))
         group.clear()
 
     for change in changes:
@@ -433,6 +438,33 @@ def _runs(changes: list[Change]) -> list[list[Change]]:
             runs.append([change])
     if group:
         cut_group()
+    return runs
+
+
+def _event(change: Change) -> tuple[str, str, str]:
+    return (change.hlc, change.tbl, change.row_id)
+
+
+def _events_whole(runs: list[list[Change]]) -> list[list[Change]]:
+    """Runs moved so that no row's event (its columns under one timestamp) is cut between
+    two batches: the tail of an event that a run ends with goes to the next run.
+
+    The hub finds the case a note, file or audit row belongs to by its ``case_id`` column,
+    to apply the consent and centre rules; the second half of a cut insert has no
+    ``case_id``, so those rules could not see it. Runs are cut ``EVENT_ROOM`` short of the
+    limit, so the next run has room for the moved tail (an event is a few KB; one larger
+    than the room makes ``_cut`` halve the run, which may cut it as before).
+    """
+    for i in range(len(runs) - 1):
+        run, following = runs[i], runs[i + 1]
+        if not following or _event(run[-1]) != _event(following[0]):
+            continue
+        start = len(run) - 1
+        while start > 0 and _event(run[start - 1]) == _event(run[-1]):
+            start -= 1
+        if start > 0:  # a run that is one event alone stays as it is
+            runs[i + 1] = run[start:] + following
+            del run[start:]
     return runs
 
 

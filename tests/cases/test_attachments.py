@@ -481,7 +481,7 @@ def test_files_of_the_previous_release_read_back_the_same_after_the_upgrade(
     db.close()
 
     db = open_case_store(path, PASS)
-    assert [m.name for m in schema.migrations.applied(db)][-1] == "0006_attachment_parts"
+    assert "0006_attachment_parts" in [m.name for m in schema.migrations.applied(db)]
     assert db.execute("select * from oplog order by tbl, row_id, col, hlc").fetchall() == (
         oplog_before
     )  # nothing already captured (and perhaps sent) changes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,12 +37,19 @@ def hub_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "hub.db")
         return
+    with throwaway_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def throwaway_postgres_schema(prefix: str = "hub_test") -> Iterator[str]:
+    """A new, empty schema on the test PostgreSQL (skips the test without one), dropped after."""
     base = os.environ.get(ENV_POSTGRES, "").strip()
     if not base:
         pytest.skip(SKIP_POSTGRES)
     import psycopg
 
-    schema = f"hub_test_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"create schema {schema}")
     try:

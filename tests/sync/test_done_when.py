@@ -11,9 +11,7 @@ the content in use stays as it was.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ from mrc_desktop.storage.desk_store import DeskStore
 from mrc_desktop.storage.paths import app_paths, content_dir
 from mrc_desktop.sync.merge import open_conflicts
 from tests.fast_keys import MIN_COST, PASS
-from tests.hub.conftest import ENV_POSTGRES, SKIP_POSTGRES, postgres_schema_url
+from tests.hub.conftest import throwaway_postgres_schema
 from tests.sync.desks import dump
 from tests.sync.test_client import GIVEN
 from tests.sync.test_end_to_end import at, desk_home
@@ -40,19 +38,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def postgres_hub_db() -> Iterator[str]:
-    base = os.environ.get(ENV_POSTGRES, "").strip()
-    if not base:
-        pytest.skip(SKIP_POSTGRES)
-    import psycopg
-
-    schema = f"hub_done_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"create schema {schema}")
-    try:
-        yield postgres_schema_url(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"drop schema {schema} cascade")
+    with throwaway_postgres_schema("hub_done") as url:
+        yield url
 
 
 class DeskFolder:

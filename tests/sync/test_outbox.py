@@ -187,6 +187,29 @@ def test_every_batch_passes_the_hubs_consent_rule_when_a_history_spans_batches(
         assert owned_by(a.desk, everything, case_id) == own_history(a.desk, case_id)
 
 
+def test_no_row_is_cut_between_two_batches(tmp_path: Path) -> None:
+    """The hub finds a note's case by its case_id column; a note whose columns were cut over
+    two batches would reach it half without one. Notes of every length, sizes chosen so the
+    batch ends fall at many places inside rows."""
+    a = Outbox(tmp_path, "a")
+    case_id = a.desk.repo.create_case(worker("Invented Worker Dara", GIVEN))
+    for n in range(80):
+        text = os.urandom(300 + 75 * n).hex()
+        a.desk.repo.add_entry(case_id, "note", {"text": text})
+    batches = [a.opened(batch) for batch in a.fill()]
+    assert len(batches) >= 2
+    where: dict[tuple[str, str, str], set[int]] = {}
+    for number, batch in enumerate(batches):
+        for c in batch:
+            where.setdefault((c.hlc, c.tbl, c.row_id), set()).add(number)
+    assert all(len(found) == 1 for found in where.values()), "a row was cut between batches"
+    hub_rule(batches)
+    notes = [c for batch in batches for c in batch if c.tbl == "case_entries"]
+    assert {c.row_id for c in notes if c.col == "case_id" and c.value == case_id} == {
+        c.row_id for c in notes
+    }
+
+
 def hub_rule(batches: list[list[Change]]) -> None:
     """The hub's consent rule, written from the contract: every case a batch touches (its row,
     or a row naming it in case_id) allows sync by its newest consent change, in the batch
