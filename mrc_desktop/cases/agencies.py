@@ -3,7 +3,9 @@
 An agency row is a header with a few overwritable fields (name, licence number, country,
 licence status, contacts); cases link to it through ``cases.agency_id``. What a centre
 writes here about an agency — and the counts of grievances raised against it — is
-internal only: nothing in this module is ever shared or synced to a union or the hub.
+internal to the centre: nothing in this module goes into a union's summary or a report.
+Agency rows sync to the centre's other desks through its hub (the hub relays them to no
+other centre); the audit rows below stay on the desk that wrote them (``sync/outbox.py``).
 
 Writes go through the logged-in user's ``CaseRepository`` and ``Database.atomic()``, so
 each one is audited in the same transaction: ``add_agency`` (field ``name``, new value the name) and

@@ -15,7 +15,8 @@ other cases are held back (the case is marked ``held`` in ``sync_consent``) and 
 moves on; once the case's consent allows sync, its whole history made here is sent. The
 hub checks every case row of a batch against the newest consent it knows (from the batch or
 stored), so a batch touching a case also carries that case's current consent change the
-first time it is sent (``sent_hlc`` remembers which one was).
+first time it is sent (``sent_hlc`` remembers which one was). Audit rows about an agency
+(their ``case_id`` holds the agency's id) stay on this desk; the agency's row itself syncs.
 
 Files travel in parts (``attachment_parts``), each one change that fits a batch. A file
 stored before parts existed has its bytes in one change; if that change fits no batch it
@@ -62,6 +63,7 @@ EVENT_ROOM = 16 * 1024  # room left in a batch for the end of a row's event move
 EVENT_ROOM_LIMIT = MAX_BATCH_BYTES - EVENT_ROOM
 CASES = "cases"
 CASE_COLUMN = "case_id"  # child tables name their case in this column
+AUDIT = "audit_log"
 FILES, FILE_CONTENT, FILE_PARTS = "attachments", "content", "attachment_parts"
 
 
@@ -111,6 +113,7 @@ class _Cases:
         self.children = [t.name for t in captured_tables(db).values() if CASE_COLUMN in t.columns]
         self._owner: dict[tuple[str, str], str | None] = {}
         self._allowed: dict[str, bool] = {}
+        self._agency: dict[str, bool] = {}
 
     def owner(self, change: Change) -> str | None:
         if change.tbl == CASES:
@@ -124,6 +127,23 @@ class _Cases:
             ).fetchone()
             self._owner[key] = None if row is None or row[0] is None else str(row[0])
         return self._owner[key]
+
+    def about_agency(self, change: Change) -> bool:
+        """True for an audit row about an agency (its ``case_id`` holds the agency's id).
+
+        The agency's own row syncs; who changed it stays in this desk's audit log — the hub
+        reads every ``case_id`` as a case that must carry consent, and an agency has none.
+        """
+        if change.tbl != AUDIT:
+            return False
+        about = self.owner(change)
+        return about is not None and self._is_agency(about)
+
+    def _is_agency(self, record_id: str) -> bool:
+        if record_id not in self._agency:
+            found = self.db.execute("select 1 from agencies where id = ?", [record_id])
+            self._agency[record_id] = found.fetchone() is not None
+        return self._agency[record_id]
 
     def allowed(self, case_id: str) -> bool:
         if case_id not in self._allowed:
@@ -175,7 +195,10 @@ def _fill_round(
     cases = _Cases(db)
     sending: list[Change] = []
     held: set[str] = set()
+    _forget_agencies_held(db)
     for change in [*_retry_deferred_files(db), *new]:
+        if cases.about_agency(change):
+            continue
         case_id = cases.owner(change)
         if case_id is None or cases.allowed(case_id):
             sending.append(change)
@@ -203,6 +226,12 @@ def _fill_round(
     result.released_cases |= set(released)
     # Moved files' parts are new changes after the cursor: the next round sends them.
     return len(new) >= chunk or moved > 0
+
+
+def _forget_agencies_held(db: sqlite_utils.Database) -> None:
+    """Stores filled before agency audit rows stayed home held them back as cases waiting
+    for consent (shown as such on the Sync screen); they wait for nothing."""
+    db.execute("delete from sync_consent where held = 1 and case_id in (select id from agencies)")
 
 
 def own_cursors(db: sqlite_utils.Database) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mrc_desktop.cases.agencies import add_agency, update_agency
 from mrc_desktop.storage.ids import uuid7
 from mrc_desktop.sync.batches import GENESIS, ChainLink, open_batch
 from mrc_desktop.sync.changes import Change, changes_from_json
@@ -227,6 +228,31 @@ def hub_rule(batches: list[list[Change]]) -> None:
         for case_id in touched:
             assert newest.get(case_id, ("", False))[1], f"batch {number}: {case_id} refused"
         known = newest
+
+
+def test_an_agency_syncs_and_who_changed_it_stays_in_this_desks_audit_log(tmp_path: Path) -> None:
+    """The audit log names an agency in ``case_id`` (add_agency, change_agency); those rows are
+    not a case waiting for consent, and the hub would refuse a batch carrying them."""
+    a = Outbox(tmp_path, "a")
+    agency = add_agency(a.desk.repo, {"name": "Invented Manpower Ltd", "country": "NP"})
+    case_id = a.desk.repo.create_case(worker("Invented Worker Dara", GIVEN, agency_id=agency))
+    update_agency(a.desk.repo, agency, {"licence_status": "suspended"})
+    # A store filled by the previous release held the agency back as a case without consent.
+    a.desk.db.execute("insert into sync_consent (case_id, held) values (?, 1)", [agency])
+
+    batches = [a.opened(batch) for batch in a.fill()]
+    sent = [c for batch in batches for c in batch]
+    assert {c.col: c.value for c in sent if c.tbl == "agencies"}["licence_status"] == "suspended"
+    assert [c for c in sent if c.col == "case_id" and c.value == agency] == []
+    assert owned_by(a.desk, sent, case_id) == own_history(a.desk, case_id)
+    assert pending_counts(a.desk.db)[1] == 0  # the Sync screen counts no case kept here
+    hub_rule(batches)
+    assert (
+        a.desk.db.execute("select count(*) from audit_log where case_id = ?", [agency]).fetchone()[
+            0
+        ]
+        == 2
+    )  # still on this desk
 
 
 def test_signed_bytes_stay_until_acknowledged_and_every_attempt_reseals(tmp_path: Path) -> None:
