@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mrc_desktop.storage import sqlite_build
+from mrc_desktop.storage.writer_turns import writer_turn
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -61,17 +62,21 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     ``mrc`` command — commits before it writes, SQLite refuses the upgrade at once with
     "database is locked", whatever the busy timeout. Taking the write lock first makes
     the writer wait its turn instead. Nested use becomes a savepoint, as with atomic().
+    Threads of this process writing the same file are served in the order they asked
+    (``writer_turns``): without it, a worker's back-to-back transactions starve a save.
     """
     conn = db.conn
     if conn.in_transaction:
         with db.atomic():
             yield db
         return
-    conn.execute("begin immediate")
-    try:
-        yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    conn.commit()
+    path = conn.execute("pragma database_list").fetchone()[2]
+    with writer_turn(path, BUSY_TIMEOUT_MS / 1000):
+        conn.execute("begin immediate")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        conn.commit()
