@@ -55,7 +55,7 @@ from mrc_desktop.sync.changes import Change
 from mrc_desktop.sync.keys import Identity, PublicIdentity
 from mrc_desktop.sync.state import HUB_NAME, load_chain, load_state, now_text, update_state
 
-CHUNK_CHANGES = 20_000
+CHUNK_CHANGES = 2_000
 """Own changes read per round: an initial sync of a large store fills the outbox in steps."""
 BUNDLE_MARGIN = 1024 * 1024  # the manifest and framing of a bundle, generously
 LARGE_VALUE = 128 * 1024  # values shorter than this always fit in a batch

@@ -218,11 +218,27 @@ def test_a_sync_killed_at_each_exact_point_loses_nothing(hub: Served, tmp_path: 
         desk.db.close()
 
 
+def timed_sync(desk: Desk) -> float:
+    """Seconds from "SYNCING" to the end of an unkilled `mrc sync` of a little new work."""
+    desk.work(2)
+    process = spawn(desk, None)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "SYNCING"
+    start = time.monotonic()
+    process.wait(CHILD_TIMEOUT_S)
+    took = time.monotonic() - start
+    code, output = finish(desk, process)
+    assert code == 0, output
+    return took
+
+
 def random_kills(hub: Served, root: Path, kills: int, seed: int) -> None:
     """Sync processes of two desks killed at random moments while the desks keep working."""
     chance = random.Random(seed)
     centre = new_centre(hub, f"random {seed}")
     desks = [enrolled(root, name, hub, centre) for name in ("a", "b")]
+    # How long one such sync runs here (machines differ): the kills fall within 1.5 times it.
+    window = max(timed_sync(desk) for desk in desks) * 1.5
     killed = 0
     for _ in range(kills):
         desk = chance.choice(desks)
@@ -230,7 +246,7 @@ def random_kills(hub: Served, root: Path, kills: int, seed: int) -> None:
         process = spawn(desk, None)
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "SYNCING"
-        time.sleep(chance.uniform(0.0, 0.25))
+        time.sleep(chance.uniform(0.0, window))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         code, _output = finish(desk, process)
