@@ -48,3 +48,18 @@ def test_the_sync_benchmark_prints_every_figure_at_a_tiny_size(tmp_path: Path) -
     assert re.search(r"cut, answer lost: bytes sent again +\d+ KiB \(1 batch", table), table
     assert "(6 uploads of" in table  # 3 desks x 2 batches, each acknowledged
     assert len(list(tmp_path.glob("mrc-bench-sync-20x1-s5-v1-*/meta.json"))) == 1  # cached
+
+
+def test_the_window_benchmark_prints_its_rows_at_a_tiny_size(tmp_path: Path) -> None:
+    command = [
+        sys.executable, str(ROOT / "bench" / "sync_ui.py"), "--cases", "10", "--idle-s", "0.5",
+        "--cache-dir", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr  # the syncs succeeded
+    table = done.stdout.split("\nthe window during a first sync: ", 1)[1]
+    for label in ("desk A, idle (baseline)", "desk A pushes", "desk B, idle", "desk B pulls"):
+        assert re.search(re.escape(label) + r".*window: longest pause \d+ ms", table), table
+    pulled = re.search(r"desk B pulls ([\d,]+) changes", table)
+    pushed = re.search(r"desk A pushes ([\d,]+) changes", table)
+    assert pulled and pushed and pulled[1] == pushed[1] != "0", table
