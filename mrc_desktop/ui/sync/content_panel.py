@@ -34,7 +34,7 @@ from mrc_desktop.ui.sync import words
 from mrc_desktop.ui.sync.jobs import SyncOutcome, run_install
 from mrc_desktop.ui.sync.service import CONTENT, SYNC, SyncJob, SyncService
 from mrc_desktop.ui.translatable import Translatable
-from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE
+from mrc_desktop.ui.widgets.field_messages import show_message
 
 PACK_SUFFIX = ".mrcpack"
 
@@ -110,9 +110,7 @@ class ContentPanel(Translatable, QWidget):
             widget.setVisible(running)
 
     def _say(self, text: str, problem: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(ERROR_STYLE if problem else "")
+        show_message(self.message, text, problem)
 
     def choose_pack(self) -> None:
         # TRANSLATORS: file type filter; keep the *.mrcpack.

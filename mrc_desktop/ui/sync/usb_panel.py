@@ -34,7 +34,7 @@ from mrc_desktop.ui.sync import words
 from mrc_desktop.ui.sync.jobs import ImportOutcome, run_export, run_import
 from mrc_desktop.ui.sync.service import EXPORT, IMPORT, SyncService
 from mrc_desktop.ui.translatable import Translatable
-from mrc_desktop.ui.widgets.field_messages import ERROR_STYLE
+from mrc_desktop.ui.widgets.field_messages import show_message
 
 
 def bundle_name(desk_id: str, today: dt.date | None = None) -> str:
@@ -106,9 +106,7 @@ class UsbPanel(Translatable, QWidget):
         self.busy.setVisible(self.service.job_kind in (EXPORT, IMPORT))
 
     def _say(self, text: str, problem: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setStyleSheet(ERROR_STYLE if problem else "")
+        show_message(self.message, text, problem)
 
     # -- saving ----------------------------------------------------------------------------
     def choose_export(self) -> None:

@@ -22,6 +22,13 @@ def error_label(object_name: str = "") -> QLabel:
     return label
 
 
+def show_message(label: QLabel, text: str, problem: bool = False) -> None:
+    """Show ``text`` in ``label`` (hidden when empty), in the error colour for a problem."""
+    label.setText(text)
+    label.setVisible(bool(text))
+    label.setStyleSheet(ERROR_STYLE if problem else "")
+
+
 def with_message(field: QWidget, message: QLabel) -> QWidget:
     """One cell holding ``field`` with ``message`` under it (for a form row)."""
     cell = QWidget()
