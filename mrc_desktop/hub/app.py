@@ -16,8 +16,10 @@ Routes (the OpenAPI description is served at ``/openapi.json``):
                                         over 24 h ahead, a case without consent to sync),
                                         413 too large, 403 not your origin, or a
                                         case of another centre (the whole batch)
-- ``GET  /v1/feed?cursor=N&limit=M``    the caller's centre's batches with hub_seq > N, other
-                                        desks' only: {"batches": [{origin, seq, hub_seq, sha256,
+- ``GET  /v1/feed?cursor=N&limit=M[&have=ORIGIN:SEQ…]``
+                                        the caller's centre's batches with hub_seq > N, other
+                                        desks' only, less those ``have`` says it holds:
+                                        {"batches": [{origin, seq, hub_seq, sha256,
                                         received_at, data (base64)}], "next_cursor", "more"};
                                         data is the stored signed batch sealed by the hub to
                                         the caller, sha256 its this_hash
@@ -72,6 +74,7 @@ from mrc_desktop.hub.storage import (
     is_desk_id,
     utc_now,
 )
+from mrc_desktop.sync.hub_protocol import FEED_MAX_HAVE
 from mrc_desktop.sync.keys import Identity
 
 FEED_DEFAULT_LIMIT = 100
@@ -244,6 +247,21 @@ class Caller:
     body: bytes
 
 
+def _held_batches(have: list[str]) -> dict[str, int]:
+    """``have`` values (ORIGIN:SEQ) as origin → seq; 422 naming the first bad one."""
+    if len(have) > FEED_MAX_HAVE:
+        raise _refuse(422, f"have: at most {FEED_MAX_HAVE} origins, not {len(have)}")
+    held: dict[str, int] = {}
+    for number, value in enumerate(have, 1):
+        origin, _colon, seq = value.partition(":")
+        if not is_desk_id(origin) or not seq.isascii() or not seq.isdigit():
+            raise _refuse(422, f"have #{number}: {value[:80]!r} is not ORIGIN:SEQ")
+        if not 0 < int(seq) <= SEQ_MAX:
+            raise _refuse(422, f"have #{number}: seq {seq[:20]} is out of range")
+        held[origin] = max(held.get(origin, 0), int(seq))
+    return held
+
+
 def _refuse(status: int, detail: str) -> HTTPException:
     headers = {"WWW-Authenticate": "MRC-Signature"} if status == 401 else None
     return HTTPException(status_code=status, detail=detail, headers=headers)
@@ -403,15 +421,36 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
         status = 201 if result.outcome is PutOutcome.STORED else 200
         return JSONResponse(answer.model_dump(mode="json"), status_code=status)
 
-    @app.get("/v1/feed", response_model=FeedResponse, responses=AUTH_ERRORS)
+    @app.get(
+        "/v1/feed",
+        response_model=FeedResponse,
+        responses={
+            422: {
+                "model": Problem | ValidationProblem,
+                "description": "a bad cursor, limit or have",
+            },
+            **AUTH_ERRORS,
+        },
+    )
     async def feed(
         caller: Annotated[Caller, Depends(authenticated)],
         cursor: Annotated[int, Query(ge=0, le=SEQ_MAX, description="last hub_seq seen")] = 0,
         limit: Annotated[int, Query(ge=1, le=FEED_MAX_LIMIT)] = FEED_DEFAULT_LIMIT,
+        have: Annotated[
+            list[str] | None,
+            Query(
+                description="ORIGIN:SEQ, repeatable (at most"
+                f" {FEED_MAX_HAVE}): the caller holds that origin's batches up to SEQ"
+                " (by USB, say); they are left out of the feed"
+            ),
+        ] = None,
     ) -> FeedResponse:
+        held = _held_batches(have or [])
+        # Read first: every batch up to it is visible to the feed query below.
+        end = await run_in_threadpool(storage.last_hub_seq, caller.centre_id)
         # One more than asked for tells whether there is more.
         items = await run_in_threadpool(
-            storage.feed, caller.centre_id, cursor, limit + 1, caller.desk.id
+            storage.feed, caller.centre_id, cursor, limit + 1, caller.desk.id, held
         )
         page: list[FeedItem] = []
         size = 0
@@ -435,8 +474,11 @@ def create_app(storage: HubStorage, clock: Callable[[], float] = time.time) -> F
             for item, data in zip(page, sealed, strict=True)
         ]
         more = len(page) < len(items)
+        last = page[-1].hub_seq if page else cursor
+        # Without more, everything up to ``end`` was read: what was left out the caller
+        # holds (or made), so it may move past it.
         return FeedResponse(
-            batches=batches, next_cursor=page[-1].hub_seq if page else cursor, more=more
+            batches=batches, next_cursor=last if more else max(last, end), more=more
         )
 
     @app.get("/v1/peers", response_model=PeersResponse, responses=AUTH_ERRORS)

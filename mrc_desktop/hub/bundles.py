@@ -159,7 +159,8 @@ def export_return_bundle(
     peers = relay.centre_peers(storage, centre_id)
     listed = [*peers["desks"], *peers["revoked_desks"]]
     senders = {entry["desk_id"] for entry in listed} - {desk.id}
-    start = {origin: link.seq for origin, link in (has or {}).items()}
+    # Only the centre's desks: the query leaves out what the desk holds, unread.
+    start = {origin: link.seq for origin, link in (has or {}).items() if origin in senders}
     budget = max_bytes - FRAME_RESERVE - len(canonical_json(peers))
     sealed: list[bytes] = []
     origins: set[str] = set()
@@ -167,7 +168,7 @@ def export_return_bundle(
     more = False
     after = 0
     while not more:
-        page = storage.feed(centre_id, after, FEED_PAGE, desk.id)
+        page = storage.feed(centre_id, after, FEED_PAGE, desk.id, start)
         for item in page:
             after = item.hub_seq
             if item.origin not in senders or item.seq <= start.get(item.origin, 0):

@@ -262,9 +262,23 @@ class HubStorage(abc.ABC):
 
     @abc.abstractmethod
     def feed(
-        self, centre_id: str, after: int, limit: int, exclude_origin: str | None = None
+        self,
+        centre_id: str,
+        after: int,
+        limit: int,
+        exclude_origin: str | None = None,
+        held: Mapping[str, int] | None = None,
     ) -> list[FeedItem]:
-        """The centre's batches with hub_seq > ``after``, in hub_seq order."""
+        """The centre's batches with hub_seq > ``after``, in hub_seq order.
+
+        ``held`` maps an origin to the last seq the caller holds of it (a desk's chains):
+        those batches and the ones before them are left out, unread.
+        """
+
+    @abc.abstractmethod
+    def last_hub_seq(self, centre_id: str) -> int:
+        """The centre's newest hub_seq (0 before its first batch). Batches are numbered
+        and committed in one order, so every batch up to it is visible once it is read."""
 
     @abc.abstractmethod
     def alerts(self) -> list[Alert]: ...

@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import base64
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
@@ -535,17 +535,30 @@ class SqlHubStorage(HubStorage):
             return self._stored_consent(tx, centre_id, frozenset([case_id])).get(case_id)
 
     def feed(
-        self, centre_id: str, after: int, limit: int, exclude_origin: str | None = None
+        self,
+        centre_id: str,
+        after: int,
+        limit: int,
+        exclude_origin: str | None = None,
+        held: Mapping[str, int] | None = None,
     ) -> list[FeedItem]:
+        held = held or {}
         rows = self._all(
             f"select {FEED_COLUMNS} from batches where centre_id = ? and hub_seq > ?"
-            " and origin is distinct from ? order by hub_seq limit ?",
+            " and origin is distinct from ?"
+            + " and not (origin = ? and seq <= ?)" * len(held)
+            + " order by hub_seq limit ?",
             centre_id,
             after,
             exclude_origin,
+            *(value for origin, seq in held.items() for value in (origin, seq)),
             limit,
         )
         return [feed_item_from_row(row) for row in rows]
+
+    def last_hub_seq(self, centre_id: str) -> int:
+        row = self._one("select last_hub_seq from centres where id = ?", centre_id)
+        return 0 if row is None else int(row[0])
 
     def alerts(self) -> list[Alert]:
         rows = self._all(f"select {ALERT_COLUMNS} from alerts order by first_seen, id")

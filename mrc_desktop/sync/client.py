@@ -30,7 +30,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -50,6 +50,7 @@ from mrc_desktop.sync.content_install import (
 from mrc_desktop.sync.content_pack import MAX_PACK_BYTES, ContentPackError
 from mrc_desktop.sync.content_unpack import PackCancelled
 from mrc_desktop.sync.hub_protocol import (
+    FEED_MAX_HAVE,
     CertificateError,
     DeskAuth,
     KeyFormatError,
@@ -76,6 +77,7 @@ from mrc_desktop.sync.state import (
     PeerListError,
     SyncState,
     ensure_identity,
+    load_chain,
     load_state,
     peer_list_from,
     record_outcome,
@@ -387,8 +389,16 @@ class HubClient:
     def put_batch(self, origin: str, seq: int, sealed: Callable[[], bytes]) -> httpx.Response:
         return self.request("PUT", f"/v1/batches/{origin}/{seq}", body=sealed)
 
-    def feed(self, cursor: int, limit: int = FEED_PAGE) -> dict[str, Any]:
-        response = self.request("GET", "/v1/feed", params={"cursor": cursor, "limit": limit})
+    def feed(
+        self, cursor: int, limit: int = FEED_PAGE, have: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """One page of the centre's feed after ``cursor``, less the batches ``have`` (origin
+        → last seq held) says this desk holds: those that came by USB are not sent again."""
+        held = sorted((have or {}).items(), key=lambda item: -item[1])[:FEED_MAX_HAVE]
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if held:
+            params["have"] = [f"{origin}:{seq}" for origin, seq in sorted(held)]
+        response = self.request("GET", "/v1/feed", params=params)
         return self._json(response, "the feed")
 
     def peers(self) -> dict[str, Any]:
@@ -808,7 +818,8 @@ def _pull(
     refreshed = False
     cursor = load_state(db).feed_cursor
     while True:
-        page = client.feed(cursor, page_size)
+        have = {origin: link.seq for origin, link in load_chain(db).items()}
+        page = client.feed(cursor, page_size, have)
         for item in _items(page):
             client.check_cancelled()
             data = _data(item)
@@ -834,9 +845,20 @@ def _pull(
                     ) from None
             cursor = item["hub_seq"]
             tell(Progress("pull", report.received.batches + report.received.skipped, None))
+        after = _next_cursor(page, cursor)
         if not page.get("more"):
+            # The hub left out what this desk holds; the next sync starts after it.
+            if after > load_state(db).feed_cursor:
+                update_state(db, feed_cursor=after)
             return
-        cursor = max(cursor, int(page.get("next_cursor", cursor)))
+        cursor = after
+
+
+def _next_cursor(page: dict[str, Any], cursor: int) -> int:
+    after = page.get("next_cursor", cursor)
+    if type(after) is not int or after < 0:
+        raise HubError("the hub's feed is malformed")
+    return max(cursor, after)
 
 
 def _data(item: dict[str, Any]) -> bytes:

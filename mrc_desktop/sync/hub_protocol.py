@@ -48,6 +48,8 @@ HEADER_TIMESTAMP = "X-MRC-Timestamp"
 HEADER_SIGNATURE = "X-MRC-Signature"
 REQUEST_CONTEXT = b"mrc-hub-request-v1"
 CERTIFICATE_VERSION = 1
+# At most this many ORIGIN:SEQ ``have`` values in one feed request (its line stays < 8 KB).
+FEED_MAX_HAVE = 128
 
 
 class KeyFormatError(ValueError):

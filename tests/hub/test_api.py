@@ -6,6 +6,7 @@ import base64
 import secrets
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from nacl.signing import SigningKey
@@ -286,6 +287,61 @@ def test_the_feed_carries_a_centres_batches_to_its_other_desks_only(
     assert theirs == []
     assert feed(client, two, cursor=-1).status_code == 422
     assert feed(client, two, limit=0).status_code == 422
+
+
+def test_the_feed_leaves_out_the_batches_a_desk_says_it_holds(
+    client: TestClient, storage: HubStorage, centres: tuple[str, str], hub_key: PublicIdentity
+) -> None:
+    """A desk that got batches by USB says so (``have=ORIGIN:SEQ``): they are not sent
+    again, and the cursor it gets moves past them."""
+    one = enrolled(client, storage, centres[0], "one")
+    two = enrolled(client, storage, centres[0], "two")
+    three = enrolled(client, storage, centres[0], "three")
+    outbox, replica = Outbox(one, hub_key), Replica()
+    for n in range(1, 5):
+        assert put(client, one, n, outbox.seal(outbox.sign(one_case(replica)))).status_code == 201
+    assert put(client, two, 1, Outbox(two, hub_key).next(one_case())).status_code == 201
+
+    def ask(*have: str, cursor: int = 0) -> dict[str, Any]:
+        params = [("cursor", str(cursor)), *(("have", h) for h in have)]
+        response = client.get("/v1/feed", params=params, auth=three.auth())
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    page = ask(f"{one.id}:3")
+    assert [(b["origin"], b["seq"]) for b in page["batches"]] == [(one.id, 4), (two.id, 1)]
+    assert (page["next_cursor"], page["more"]) == (5, False)
+    # Holding everything: nothing is sent and the cursor still reaches the centre's newest.
+    nothing = ask(f"{one.id}:4", f"{two.id}:1")
+    assert (nothing["batches"], nothing["next_cursor"], nothing["more"]) == ([], 5, False)
+    # The same origin twice: the larger seq counts; an origin the hub does not know: ignored.
+    stranger = "01a20000-0000-7000-8000-000000000000"
+    again = ask(f"{one.id}:1", f"{one.id}:4", f"{stranger}:9")
+    assert [(b["origin"], b["seq"]) for b in again["batches"]] == [(two.id, 1)]
+    # Paging and ``have`` together: the page after the cursor, less what is held.
+    assert [b["seq"] for b in ask(f"{one.id}:2", cursor=1)["batches"]] == [3, 4, 1]
+
+    bad = {
+        "nonsense": "is not ORIGIN:SEQ",
+        f"{one.id}": "is not ORIGIN:SEQ",
+        f"{one.id}:": "is not ORIGIN:SEQ",
+        f"{one.id}:-1": "is not ORIGIN:SEQ",
+        f"{one.id}:0": "out of range",
+        f"{one.id}:{2**63}": "out of range",
+        f"{one.id.upper()}:1": "is not ORIGIN:SEQ",
+    }
+    for value, message in bad.items():
+        response = client.get(
+            "/v1/feed", params=[("have", f"{two.id}:1"), ("have", value)], auth=three.auth()
+        )
+        assert response.status_code == 422, value
+        assert response.json()["detail"].startswith("have #2: ") and message in response.text
+    many = [("have", f"{one.id}:1")] * 129
+    response = client.get("/v1/feed", params=many, auth=three.auth())
+    assert (response.status_code, response.json()) == (
+        422,
+        {"detail": "have: at most 128 origins, not 129"},
+    )
 
 
 def test_client_auth_signs_what_httpx_sends(

@@ -209,6 +209,12 @@ def test_feed_pages_in_hub_order_without_the_callers_own_or_other_centres(
     assert [i.data for i in first + rest] == [i.data for i in everything]
     assert storage.feed(a.id, 4, 100) == []
     assert [i.data for i in storage.feed(b.id, 0, 100)] == [b"elsewhere-1"]
+    # What the caller holds (origin → last seq) is left out; other origins are untouched.
+    held = storage.feed(a.id, 0, 100, exclude_origin=None, held={one.id: 1, elsewhere.id: 1})
+    assert [i.data for i in held] == [b"two-1", b"one-2", b"two-2"]
+    assert storage.feed(a.id, 0, 100, held={one.id: 2, two.id: 2}) == []
+    assert (storage.last_hub_seq(a.id), storage.last_hub_seq(b.id)) == (4, 1)
+    assert storage.last_hub_seq("no such centre") == 0
 
 
 def test_a_put_that_fails_leaves_no_trace(storage: HubStorage) -> None:

@@ -23,6 +23,7 @@ from mrc_desktop.hub.cli import main as hub_cli
 from mrc_desktop.storage.desk_store import DeskStore
 from mrc_desktop.storage.paths import app_paths
 from mrc_desktop.sync import capture
+from mrc_desktop.sync import client as sync_client
 from mrc_desktop.sync.batches import seal_batch
 from mrc_desktop.sync.bundle import BundleError, BundleReplayError, read_bundle, write_bundle
 from mrc_desktop.sync.client import SyncReport
@@ -298,7 +299,9 @@ def test_cancelling_keeps_what_was_sent_and_the_rest_goes_next_time(
     assert [i.seq for i in hub.storage.feed(hub.centre, 0, 10, None)] == [1, 2, 3]
 
 
-def test_usb_bundles_carry_batches_both_ways_and_mix_with_https(tmp_path: Path, hub: Hub) -> None:
+def test_usb_bundles_carry_batches_both_ways_and_mix_with_https(
+    tmp_path: Path, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = enrolled_desk(tmp_path, "a", hub), enrolled_desk(tmp_path, "b", hub)
     synced(b, hub)  # b knows its peers (a's certificate) from the hub once
     case = new_case(a, "Invented Worker Dara")
@@ -312,8 +315,8 @@ def test_usb_bundles_carry_batches_both_ways_and_mix_with_https(tmp_path: Path, 
     bundle = read_bundle(made.path, hub.identity, Peers(desks={desk_id(a): a_key}), {})
     assert bundle.manifest.sender == desk_id(a) and bundle.manifest.recipient == HUB_NAME
     assert [x.signed for x in bundle.batches] == [p.signed for p in pending(a.db, desk_id(a))]
-    # (mrc-hub bundle import is not written yet: a's batch reaches the hub over HTTPS here,
-    # and the test writes the hub's return bundle for b with the hub's own identity.)
+    # (The hub's bundle commands are tested in tests/hub/test_bundles.py: here a's batch
+    # reaches the hub over HTTPS, and the test writes the hub's return bundle for b.)
     synced(a, hub)
     stored = hub.storage.feed(hub.centre, 0, 100, desk_id(b))
     back = tmp_path / "return.mrcbundle"
@@ -345,9 +348,17 @@ def test_usb_bundles_carry_batches_both_ways_and_mix_with_https(tmp_path: Path, 
     assert b.repo.open_case(case)["person_name"] == "Invented Worker Dara"
     with pytest.raises(BundleReplayError, match="nothing new"):
         import_bundle(b.db, require_identity(b.db), back)
-    # The feed offers the same batch later: it is skipped, not applied twice.
+    # Online, b says which batches it holds: the hub leaves out what came by USB, and b's
+    # feed position moves past it.
     again = synced(b, hub)
-    assert (again.received.batches, again.received.skipped) == (0, 1)
+    assert (again.received.batches, again.received.skipped) == (0, 0)
+    assert load_state(b.db).feed_cursor == hub.storage.last_hub_seq(hub.centre) > 0
+    # A hub that offers the batch anyway (one from before ``have``): skipped, not applied twice.
+    update_state(b.db, feed_cursor=0)
+    monkeypatch.setattr(sync_client, "load_chain", lambda db: {})
+    offered = synced(b, hub)
+    assert (offered.received.batches, offered.received.skipped) == (0, 1)
+    monkeypatch.undo()
 
     # The hub's acknowledgement by USB empties a's outbox.
     new_case(a, "Invented Worker Sokha")
