@@ -23,6 +23,8 @@ Figures, each against the issue's target (exit 1 if one is missed):
   ``--rounds`` rounds (≤ 0.5 s), over HTTP and over HTTPS;
 * bytes on the wire (request and answer bodies) against the uncompressed canonical JSON
   of the same changes (≤ 0.3×), each way;
+* after a new desk got everything by USB (the hub's return bundles), the bytes its first
+  online sync pulls (the feed leaves out what the desk holds; printed, no target);
 * a link cut at 90 % of a full push's bytes (another desk of A's centre with a copy of
   A's store), then a second sync: bytes sent again for nothing (≤ one batch, 256 KiB),
   with the cut in an upload and with the answer lost;
@@ -81,16 +83,19 @@ from bench.sync_store import (  # noqa: E402
     ready_store,
     repository,
 )
+from mrc_desktop.hub.bundles import export_return_bundle, hub_relay  # noqa: E402
 from mrc_desktop.sync import capture  # noqa: E402
 from mrc_desktop.sync.batches import MAX_BATCH_BYTES  # noqa: E402
+from mrc_desktop.sync.bundle import BUNDLE_SUFFIX  # noqa: E402
 from mrc_desktop.sync.client import (  # noqa: E402
     RetryPolicy,
     SyncReport,
     pinned_context,
     sync_with_hub,
 )
+from mrc_desktop.sync.inbox import import_bundle  # noqa: E402
 from mrc_desktop.sync.outbox import fill_outbox  # noqa: E402
-from mrc_desktop.sync.state import load_state, require_identity  # noqa: E402
+from mrc_desktop.sync.state import load_chain, load_state, require_identity  # noqa: E402
 
 TARGET_FIRST_SYNC_S = 10.0
 TARGET_INCREMENTAL_S = 0.5
@@ -250,6 +255,7 @@ class Desks:
     a_id: str
     centre: str
     push_bytes: int  # PUT bodies and answers of A's whole first push
+    pull_bytes: int  # GET bodies of B's whole first pull
 
 
 def first_sync(
@@ -323,7 +329,7 @@ def first_sync(
             f"≤ {TARGET_WIRE_RATIO}x",
             ratio <= TARGET_WIRE_RATIO,
         )
-    return Desks(a, b, a_id, centre, push_bytes)
+    return Desks(a, b, a_id, centre, push_bytes, pull_bytes)
 
 
 def edit_cases(db: sqlite_utils.Database, rng: random.Random, edits: int) -> dict[str, str]:
@@ -394,6 +400,36 @@ def incremental(
                 "  bare loopback HTTP, same requests, median",
                 f"{statistics.median(baseline):.3f} s",
             )
+
+
+def usb_then_online(hub: Hub, work: Path, desks: Desks, results: Results) -> None:
+    """A new desk of A's centre gets everything by USB (the hub's return bundles, as
+    ``mrc-hub bundle export`` writes them), then syncs online: the feed leaves out what the
+    bundles brought (``have``), so the link carries the peers and an empty page, not every
+    batch again."""
+    print("\nUSB first, then online: a new desk C of A's centre")
+    c = new_store(work / "c" / STORE)
+    c_id = enrol_desk(c, hub, desks.centre, "desk C")
+    relay = hub_relay(hub.storage)
+    bundles = 0
+    more = True
+    while more:
+        path = work / f"return-{bundles}{BUNDLE_SUFFIX}"
+        made = export_return_bundle(hub.storage, relay, c_id, path, load_chain(c))
+        import_bundle(c, require_identity(c), path)
+        bundles, more = bundles + 1, made.more
+    if digest(c) != digest(desks.a):
+        raise BenchError("desk C does not hold A's cases after the return bundles")
+    wire = meter()
+    online = synced(c, hub.http_url, wire)
+    got = online.received
+    pulled = body_bytes(wire.exchanges, "GET")
+    results.add(
+        "online sync after a USB delivery: pull bytes",
+        f"{kib(pulled)} ({got.batches} batches applied, {got.skipped} sent again and skipped;"
+        f" {bundles} return bundle(s) first; B's first pull took {kib(desks.pull_bytes)})",
+    )
+    c.close()
 
 
 def cut_link(hub: Hub, folder: Path, work: Path, desks: Desks, mode: str, results: Results) -> None:
@@ -533,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
             desks = first_sync(hub, echo.url, folder, figures, work, phases, results)
             try:
                 incremental(hub, echo.url, desks, args.rounds, args.edits, phases, results)
+                usb_then_online(hub, work, desks, results)
             finally:
                 desks.a.close()
                 desks.b.close()
