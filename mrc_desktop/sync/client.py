@@ -394,7 +394,10 @@ class HubClient:
     ) -> dict[str, Any]:
         """One page of the centre's feed after ``cursor``, less the batches ``have`` (origin
         → last seq held) says this desk holds: those that came by USB are not sent again."""
-        held = sorted((have or {}).items(), key=lambda item: -item[1])[:FEED_MAX_HAVE]
+        held = sorted(
+            ((origin, seq) for origin, seq in (have or {}).items() if seq > 0),
+            key=lambda item: -item[1],
+        )[:FEED_MAX_HAVE]
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
         if held:
             params["have"] = [f"{origin}:{seq}" for origin, seq in sorted(held)]

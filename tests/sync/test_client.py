@@ -208,6 +208,23 @@ def test_what_retrying_cannot_fix_is_answered_at_once_and_the_rest_gives_up() ->
         client_for(down, retry=RetryPolicy(attempts=4, base_delay_s=0)).health()
 
 
+def test_a_feed_request_names_at_most_128_held_origins_the_furthest_along_first() -> None:
+    asked: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, json={"batches": [], "next_cursor": 7, "more": False})
+
+    have = {f"01a20000-0000-7000-8000-{n:012d}": n for n in range(131)}  # one with seq 0
+    client_for(answer, retry=NO_WAIT).feed(7, 50, have)
+    sent = asked[0].url.params.get_list("have")
+    assert len(sent) == 128 and len(set(sent)) == 128
+    assert {int(value.split(":")[1]) for value in sent} == set(range(3, 131))
+    assert (asked[0].url.params["cursor"], asked[0].url.params["limit"]) == ("7", "50")
+    client_for(answer, retry=NO_WAIT).feed(0, 50, {})
+    assert "have" not in asked[1].url.params
+
+
 def test_cancel_is_seen_during_the_wait_and_nothing_more_is_sent() -> None:
     sent: list[str] = []
     stop = {"now": False}
