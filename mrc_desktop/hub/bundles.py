@@ -171,7 +171,7 @@ def export_return_bundle(
         page = storage.feed(centre_id, after, FEED_PAGE, desk.id, start)
         for item in page:
             after = item.hub_seq
-            if item.origin not in senders or item.seq <= start.get(item.origin, 0):
+            if item.origin not in senders:
                 continue
             data = relay.reseal_for(desk, item.data)
             if size + len(data) + 4 > budget:
